@@ -1,0 +1,21 @@
+# Run `make help` for the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+.PHONY: help run test build vet fmt
+
+help: ## List the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## Start PostgreSQL, the demo shop and both services at http://localhost:8080/v1
+	@scripts/run.sh
+
+test: ## Run every test with -race against a private PostgreSQL
+	@scripts/test.sh
+
+build: ## Build the binaries into bin/
+	go build -o bin/ ./availability-svc ./booking-svc ./tools/gateway
+
+vet: ## Check formatting and run go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1; }
+	go vet ./...

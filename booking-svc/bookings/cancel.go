@@ -1,0 +1,82 @@
+package bookings
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Cancel cancels a held or confirmed booking. Cancelling frees its interval at once.
+func (s *Store) Cancel(ctx context.Context, orgID uuid.UUID, now time.Time, idOrRef string, in CancelInput) (*Booking, error) {
+	var booking *Booking
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b, err := getBooking(ctx, tx, orgID, idOrRef, true)
+		if err != nil {
+			return err
+		}
+		if b.Status != StatusHeld && b.Status != StatusConfirmed {
+			return &TransitionError{From: b.Status, To: StatusCancelled}
+		}
+		if b.Status == StatusHeld && b.HoldExpiresAt != nil && !now.Before(*b.HoldExpiresAt) {
+			return &TransitionError{From: StatusExpired, To: StatusCancelled}
+		}
+
+		err = tx.QueryRow(ctx, `UPDATE bookings SET status = 'cancelled', cancel_reason = $2, cancelled_by = $3,
+				cancelled_at = $4, hold_expires_at = NULL, version = version + 1, updated_at = now()
+			WHERE id = $1 RETURNING version, updated_at`, b.ID, in.Reason, in.CancelledBy, now).
+			Scan(&b.Version, &b.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("cancel booking: %w", err)
+		}
+		b.Status, b.HoldExpiresAt = StatusCancelled, nil
+		b.CancelReason, b.CancelledBy, b.CancelledAt = &in.Reason, &in.CancelledBy, &now
+
+		if err := writeEvent(ctx, tx, b, "booking.cancelled"); err != nil {
+			return err
+		}
+		if err := notifySchedule(ctx, tx, b, b.blocked()); err != nil {
+			return err
+		}
+		booking = b
+		return nil
+	})
+	return booking, err
+}
+
+// ExpireHolds marks every lapsed hold of every organisation expired, judging each organisation
+// by its own clock, and returns how many it expired.
+func (s *Store) ExpireHolds(ctx context.Context) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT o.id, coalesce(o.test_clock, now())
+		FROM bookings b JOIN organisations o ON o.id = b.organisation_id
+		WHERE b.status = 'held' AND b.hold_expires_at <= coalesce(o.test_clock, now())`)
+	if err != nil {
+		return 0, fmt.Errorf("find lapsed holds: %w", err)
+	}
+	type orgNow struct {
+		id  uuid.UUID
+		now time.Time
+	}
+	orgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (orgNow, error) {
+		var o orgNow
+		return o, r.Scan(&o.id, &o.now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find lapsed holds: %w", err)
+	}
+
+	total := 0
+	for _, o := range orgs {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			n, err := expireHolds(ctx, tx, o.id, o.now)
+			total += n
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/setora/rest/shared/auth"
+	"github.com/setora/rest/shared/db"
+	"github.com/setora/rest/shared/notify"
+)
+
+const keysUsage = `usage: booking-svc keys <command> [flags]
+
+commands:
+  create-org -name NAME -mode test|live        create an organisation and print its id
+  create -org ID [-scopes LIST] [-rate-limit N] [-description TEXT]
+                                               create a key and print it once
+  list -org ID                                 list keys: prefix, scopes, rate limit, last use
+  revoke -prefix PREFIX                        revoke a key; every replica stops accepting it
+                                               at once, or within KEY_CACHE_TTL (30s) at most
+`
+
+func keys(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Print(keysUsage)
+		return nil
+	}
+	url, err := databaseURL()
+	if err != nil {
+		return err
+	}
+	pool, err := db.Connect(ctx, url, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	command, args := args[0], args[1:]
+	fs := flag.NewFlagSet("keys "+command, flag.ContinueOnError)
+	switch command {
+	case "create-org":
+		name := fs.String("name", "", "organisation name")
+		mode := fs.String("mode", auth.ModeTest, "test or live")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		id, err := createOrganisation(ctx, pool, uuid.New(), *name, *mode)
+		if err != nil {
+			return err
+		}
+		fmt.Println(id)
+	case "create":
+		org := fs.String("org", "", "organisation id")
+		scopes := fs.String("scopes", strings.Join(auth.AllScopes, ","), "comma-separated scopes")
+		limit := fs.Int("rate-limit", 120, "requests per minute")
+		description := fs.String("description", "", "what the key is for")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		orgID, err := uuid.Parse(*org)
+		if err != nil {
+			return fmt.Errorf("-org %q is not an organisation id", *org)
+		}
+		key, err := createKey(ctx, pool, orgID, strings.Split(*scopes, ","), *limit, *description)
+		if err != nil {
+			return err
+		}
+		fmt.Println(key)
+	case "list":
+		org := fs.String("org", "", "organisation id")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		orgID, err := uuid.Parse(*org)
+		if err != nil {
+			return fmt.Errorf("-org %q is not an organisation id", *org)
+		}
+		return listKeys(ctx, pool, orgID)
+	case "revoke":
+		prefix := fs.String("prefix", "", "the key's prefix, as 'list' shows it")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return revokeKey(ctx, pool, *prefix)
+	default:
+		fmt.Fprint(os.Stderr, keysUsage)
+		return fmt.Errorf("unknown keys command %q", command)
+	}
+	return nil
+}
+
+func createOrganisation(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, name, mode string) (uuid.UUID, error) {
+	if strings.TrimSpace(name) == "" {
+		return uuid.Nil, errors.New("-name is required")
+	}
+	if mode != auth.ModeTest && mode != auth.ModeLive {
+		return uuid.Nil, fmt.Errorf("-mode %q must be test or live", mode)
+	}
+	_, err := pool.Exec(ctx, `INSERT INTO organisations (id, name, mode) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO NOTHING`, id, name, mode)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("create organisation: %w", err)
+	}
+	return id, nil
+}
+
+// createKey stores a new key of the organisation's mode and returns it; it is never shown again.
+func createKey(ctx context.Context, pool *pgxpool.Pool, orgID uuid.UUID, scopes []string, limit int, description string) (string, error) {
+	for _, s := range scopes {
+		if !auth.ValidScope(s) {
+			return "", fmt.Errorf("unknown scope %q; known scopes: %s", s, strings.Join(auth.AllScopes, ", "))
+		}
+	}
+	if limit < 1 || limit > 100000 {
+		return "", fmt.Errorf("-rate-limit %d must be between 1 and 100000 requests per minute", limit)
+	}
+	var mode string
+	err := pool.QueryRow(ctx, `SELECT mode FROM organisations WHERE id = $1`, orgID).Scan(&mode)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("organisation %s not found", orgID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read organisation: %w", err)
+	}
+
+	key, prefix, hash, err := auth.NewKey(mode)
+	if err != nil {
+		return "", fmt.Errorf("generate key: %w", err)
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO api_keys (organisation_id, prefix, hash, scopes, rate_limit_per_minute, description)
+		VALUES ($1, $2, $3, $4, $5, $6)`, orgID, prefix, hash, scopes, limit, description)
+	if err != nil {
+		return "", fmt.Errorf("store key: %w", err)
+	}
+	return key, nil
+}
+
+func listKeys(ctx context.Context, pool *pgxpool.Pool, orgID uuid.UUID) error {
+	rows, err := pool.Query(ctx, `SELECT prefix, scopes, rate_limit_per_minute, description, created_at, last_used_at, revoked_at
+		FROM api_keys WHERE organisation_id = $1 ORDER BY created_at`, orgID)
+	if err != nil {
+		return fmt.Errorf("list keys: %w", err)
+	}
+	defer rows.Close()
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PREFIX\tSCOPES\tLIMIT/MIN\tCREATED\tLAST USED\tREVOKED\tDESCRIPTION")
+	for rows.Next() {
+		var prefix, description string
+		var scopes []string
+		var limit int
+		var created time.Time
+		var lastUsed, revoked *time.Time
+		if err := rows.Scan(&prefix, &scopes, &limit, &description, &created, &lastUsed, &revoked); err != nil {
+			return fmt.Errorf("list keys: %w", err)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", prefix, strings.Join(scopes, ","), limit,
+			created.UTC().Format(time.RFC3339), orDash(lastUsed), orDash(revoked), description)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list keys: %w", err)
+	}
+	return w.Flush()
+}
+
+func orDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// revokeKey revokes the key and notifies every availability replica so it drops the key from
+// its cache at once.
+func revokeKey(ctx context.Context, pool *pgxpool.Pool, prefix string) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var orgID uuid.UUID
+	err = tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL
+		RETURNING organisation_id`, prefix).Scan(&orgID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("no active key with prefix %q; 'keys list' shows the prefixes", prefix)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	if err := notify.Send(ctx, tx, notify.Change{Kind: notify.KindOrganisation, OrganisationID: orgID}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	fmt.Printf("revoked %s\n", prefix)
+	return nil
+}

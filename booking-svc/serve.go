@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/setora/rest/booking-svc/api"
+	"github.com/setora/rest/booking-svc/bookings"
+	"github.com/setora/rest/booking-svc/idempotency"
+	"github.com/setora/rest/shared/admin"
+	"github.com/setora/rest/shared/auth"
+	"github.com/setora/rest/shared/config"
+	"github.com/setora/rest/shared/db"
+	"github.com/setora/rest/shared/httpapi"
+)
+
+type settings struct {
+	HTTPAddr      string
+	AdminAddr     string
+	DatabaseURL   string
+	MaxConns      int64
+	SweepInterval time.Duration
+	ShutdownDrain time.Duration
+}
+
+func loadSettings() (settings, error) {
+	var env config.Env
+	s := settings{
+		HTTPAddr:      env.String("HTTP_ADDR", ":8082"),
+		AdminAddr:     env.String("ADMIN_ADDR", ":9082"),
+		DatabaseURL:   env.Required("DATABASE_URL", "set it to the PostgreSQL URL of the owner role"),
+		MaxConns:      env.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
+		SweepInterval: env.Duration("HOLD_SWEEP_INTERVAL", 5*time.Second),
+		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
+	}
+	return s, env.Err()
+}
+
+func serve(ctx context.Context, log *slog.Logger) error {
+	cfg, err := loadSettings()
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "http_addr", cfg.HTTPAddr, "admin_addr", cfg.AdminAddr,
+		"database_url", config.MaskURL(cfg.DatabaseURL), "database_max_conns", cfg.MaxConns,
+		"hold_sweep_interval", cfg.SweepInterval.String(), "shutdown_drain", cfg.ShutdownDrain.String())
+
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store := bookings.NewStore(pool)
+	app := newApp(log, pool, store)
+
+	sweepCtx, stopSweeping := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sweep(sweepCtx, log, pool, store, cfg.SweepInterval)
+	}()
+	defer func() {
+		stopSweeping()
+		<-sweepDone
+	}()
+
+	adminSrv := admin.New(cfg.AdminAddr, registry, func(ctx context.Context) error {
+		if err := pool.Ping(ctx); err != nil {
+			return fmt.Errorf("database unreachable: %w", err)
+		}
+		return nil
+	}, log)
+
+	errs := make(chan error, 2)
+	go func() { errs <- adminSrv.ListenAndServe() }()
+	go func() { errs <- app.Listen(cfg.HTTPAddr) }()
+	log.Info("started")
+
+	select {
+	case err := <-errs:
+		return err
+	case <-ctx.Done():
+	}
+
+	log.Info("stopping", "drain", cfg.ShutdownDrain.String())
+	adminSrv.Drain()
+	time.Sleep(cfg.ShutdownDrain)
+	if err := app.ShutdownWithTimeout(20 * time.Second); err != nil {
+		log.Error("HTTP shutdown failed", "error", err.Error())
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = adminSrv.Shutdown(shutdownCtx)
+	log.Info("stopped")
+	return nil
+}
+
+// newApp mounts the public routes. Keys are checked against the database on every request, so
+// a revoked key stops working here at once.
+func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store) *fiber.App {
+	app := httpapi.NewApp(serviceName, log)
+	authenticator := auth.NewAuthenticator(pool, 0)
+	h := &api.Handlers{Store: store}
+
+	v1 := app.Group("/v1", authenticator.Middleware(), idempotency.Middleware(pool, log, nil))
+	v1.Post("/bookings", auth.Require(auth.ScopeBookingsWrite), h.CreateBooking)
+	v1.Get("/bookings/:id", auth.Require(auth.ScopeBookingsRead), h.GetBooking)
+	v1.Post("/bookings/:id/cancel", auth.Require(auth.ScopeBookingsWrite), h.CancelBooking)
+	return app
+}
+
+// sweep expires lapsed holds and purges expired idempotency keys until ctx ends.
+func sweep(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, every time.Duration) {
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if n, err := store.ExpireHolds(ctx); err != nil {
+			log.Error("hold sweep failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("holds expired", "count", n)
+		}
+		if _, err := idempotency.Purge(ctx, pool); err != nil {
+			log.Error("idempotency purge failed", "error", err.Error())
+		}
+	}
+}

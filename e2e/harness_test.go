@@ -1,0 +1,258 @@
+// Package e2e runs the built binaries of both services and the local gateway against a fresh
+// PostgreSQL database and drives them over HTTP, as an integrator would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/setora/rest/shared/dbtest"
+)
+
+// binDir holds the binaries that TestMain builds once for every test.
+var binDir string
+
+func TestMain(m *testing.M) {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		fmt.Println("TEST_DATABASE_URL is not set; skipping the end-to-end tests (run `make test`)")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "setora-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+		"github.com/setora/rest/availability-svc", "github.com/setora/rest/booking-svc", "github.com/setora/rest/tools/gateway")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stack is one running copy of the product on its own database.
+type stack struct {
+	t        *testing.T
+	dbURL    string
+	pool     *pgxpool.Pool
+	key      string
+	baseURL  string // the gateway, as clients see it
+	availURL string
+	bookURL  string
+}
+
+// startStack migrates a fresh database, loads the demo shop and starts both services and the
+// gateway on free ports.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	dbURL := dbtest.New(t)
+	s := &stack{t: t, dbURL: dbURL}
+
+	runOnce(t, []string{"DATABASE_URL=" + dbURL}, "booking-svc", "migrate")
+	s.key = strings.TrimSpace(runOnce(t, []string{"DATABASE_URL=" + dbURL}, "booking-svc", "demo"))
+
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatalf("open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	s.pool = pool
+
+	bookPort, bookAdmin := freePort(t), freePort(t)
+	s.bookURL = fmt.Sprintf("http://127.0.0.1:%d", bookPort)
+	startProcess(t, "booking-svc", []string{
+		"DATABASE_URL=" + dbURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", bookPort),
+		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", bookAdmin), "SHUTDOWN_DRAIN=0s", "HOLD_SWEEP_INTERVAL=200ms",
+	}, fmt.Sprintf("http://127.0.0.1:%d/readyz", bookAdmin), "serve")
+
+	s.availURL = startAvailability(t, dbtest.ReaderURL(t, dbURL))
+
+	gatewayPort := freePort(t)
+	s.baseURL = fmt.Sprintf("http://127.0.0.1:%d", gatewayPort)
+	startProcess(t, "gateway", nil, s.baseURL+"/v1/bookings/none",
+		"-listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "-availability", s.availURL, "-booking", s.bookURL)
+	return s
+}
+
+// startAvailability starts one availability-svc replica and returns its API URL.
+func startAvailability(t *testing.T, readerURL string) string {
+	t.Helper()
+	port, adminPort := freePort(t), freePort(t)
+	startProcess(t, "availability-svc", []string{
+		"DATABASE_URL=" + readerURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
+		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", adminPort), "SHUTDOWN_DRAIN=0s",
+	}, fmt.Sprintf("http://127.0.0.1:%d/readyz", adminPort))
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+func runOnce(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s%s", name, args, err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// startProcess runs a binary until the test ends and waits until readyURL answers.
+func startProcess(t *testing.T, name string, env []string, readyURL string, args ...string) {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logFile.Close()
+		if t.Failed() {
+			data, _ := os.ReadFile(logFile.Name())
+			t.Logf("--- %s log ---\n%s", name, data)
+		}
+	})
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(readyURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			data, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("%s did not become ready at %s:\n%s", name, readyURL, data)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// response is a decoded answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+// call sends a request with the stack's key unless key is given as a header override.
+func (s *stack) call(method, path string, body any, headers ...string) response {
+	s.t.Helper()
+	var reader io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		reader = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.baseURL+path, reader)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &r.Body)
+	}
+	return r
+}
+
+// data returns the "data" object of an answer.
+func (r response) data() map[string]any {
+	d, _ := r.Body["data"].(map[string]any)
+	return d
+}
+
+// errorField returns a field of the "error" object of an answer.
+func (r response) errorField(name string) string {
+	e, _ := r.Body["error"].(map[string]any)
+	v, _ := e[name].(string)
+	return v
+}
+
+// setClock freezes the demo organisation's clock.
+func (s *stack) setClock(at string) {
+	s.t.Helper()
+	ctx := context.Background()
+	if _, err := s.pool.Exec(ctx, `UPDATE organisations SET test_clock = $1`, at); err != nil {
+		s.t.Fatalf("set test clock: %v", err)
+	}
+	// Tell the availability replicas, whose key cache holds the clock.
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify('setora_changes', json_build_object('kind', 'organisation',
+		'organisation_id', id, 'committed_at', now())::text) FROM organisations`); err != nil {
+		s.t.Fatalf("notify test clock: %v", err)
+	}
+}
+
+func (s *stack) count(sql string, args ...any) int {
+	s.t.Helper()
+	var n int
+	if err := s.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		s.t.Fatalf("count: %v", err)
+	}
+	return n
+}

@@ -1,0 +1,217 @@
+// Package httpapi holds the Fiber setup both services share: request ids, the error handler,
+// the request log line and strict JSON decoding.
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/setora/rest/shared/apierr"
+)
+
+// MaxBodyBytes caps every request body; a larger one is answered with 413.
+const MaxBodyBytes = 64 << 10
+
+const requestIDKey = "request_id"
+
+// NewApp returns a Fiber app with the shared error handler and body limit.
+func NewApp(service string, log *slog.Logger) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               service,
+		DisableStartupMessage: true,
+		BodyLimit:             MaxBodyBytes,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          15 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ErrorHandler:          ErrorHandler(log),
+	})
+	app.Use(requestID, recoverPanic(log), accessLog(log))
+	return app
+}
+
+// RequestID returns the id of the request being served.
+func RequestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestIDKey).(string)
+	return id
+}
+
+// requestID accepts a caller's X-Request-Id when it is short and printable, else makes one.
+func requestID(c *fiber.Ctx) error {
+	id := c.Get("X-Request-Id")
+	if !validRequestID(id) {
+		id = "req_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	}
+	c.Locals(requestIDKey, id)
+	c.Set("X-Request-Id", id)
+	return c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func recoverPanic(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("handler panicked", "panic", fmt.Sprint(r), "request_id", RequestID(c))
+				err = apierr.Internal()
+			}
+		}()
+		return c.Next()
+	}
+}
+
+// accessLog writes one line per request with the route template, never the raw path, because
+// paths carry identifiers and query strings may carry personal data.
+func accessLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			if handlerErr := c.App().ErrorHandler(c, err); handlerErr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		status := c.Response().StatusCode()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []any{
+			"method", c.Method(),
+			"route", c.Route().Path,
+			"status", status,
+			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+			"request_id", RequestID(c),
+		}
+		if prefix, ok := c.Locals("key_prefix").(string); ok {
+			attrs = append(attrs, "key_prefix", prefix)
+		}
+		log.Log(c.UserContext(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// ErrorHandler writes every error in the documented shape. Errors that are not *apierr.Error
+// become a 500 whose details stay in the log.
+func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		var apiErr *apierr.Error
+		var fiberErr *fiber.Error
+		switch {
+		case errors.As(err, &apiErr):
+		case errors.As(err, &fiberErr):
+			apiErr = fromFiber(c, fiberErr)
+		default:
+			log.Error("request failed", "error", err.Error(), "route", c.Route().Path, "request_id", RequestID(c))
+			apiErr = apierr.Internal()
+		}
+
+		body := *apiErr
+		body.RequestID = RequestID(c)
+		if body.RetryAfter > 0 {
+			c.Set("Retry-After", strconv.Itoa(body.RetryAfter))
+		}
+		return c.Status(body.Status).JSON(apierr.Body{Error: &body})
+	}
+}
+
+func fromFiber(c *fiber.Ctx, e *fiber.Error) *apierr.Error {
+	switch e.Code {
+	case http.StatusNotFound:
+		return apierr.New(http.StatusNotFound, "route_not_found", "",
+			"no route matches %s %s; see /v1/openapi.json for the routes", c.Method(), c.Path())
+	case http.StatusMethodNotAllowed:
+		return apierr.New(http.StatusMethodNotAllowed, "method_not_allowed", "",
+			"%s is not allowed on this route", c.Method())
+	case http.StatusRequestEntityTooLarge:
+		return apierr.New(http.StatusRequestEntityTooLarge, "body_too_large", "",
+			"the request body is larger than %d bytes", MaxBodyBytes)
+	case http.StatusBadRequest:
+		return apierr.New(http.StatusBadRequest, "malformed_request", "", "the request could not be parsed: %s", e.Message)
+	default:
+		if e.Code >= 500 {
+			return apierr.Internal()
+		}
+		return apierr.New(e.Code, "request_error", "", "%s", e.Message)
+	}
+}
+
+// DecodeJSON reads the body into dst, rejecting a non-JSON content type (415), unknown fields
+// and trailing data (400).
+func DecodeJSON(c *fiber.Ctx, dst any) error {
+	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(c.Get(fiber.HeaderContentType), ";", 2)[0]))
+	if ct != fiber.MIMEApplicationJSON {
+		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "",
+			"send the body as JSON with Content-Type: application/json")
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	var timeErr *time.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the request body is empty; send a JSON object")
+	case errors.As(err, &syntaxErr):
+		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body is not valid JSON (at byte %d)", syntaxErr.Offset)
+	case errors.As(err, &typeErr):
+		return apierr.Invalid(typeErr.Field, "field %q must be of JSON type %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+	case errors.As(err, &timeErr):
+		return apierr.Invalid("", "a timestamp is not RFC 3339 with an offset (for example 2026-05-12T09:00:00+01:00): %q", timeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apierr.New(http.StatusBadRequest, "unknown_field", field, "field %q is not part of this request; remove it", field)
+	default:
+		var apiErr *apierr.Error
+		if errors.As(err, &apiErr) {
+			return apiErr
+		}
+		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body could not be read as this request: %s", err.Error())
+	}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	default:
+		return "number"
+	}
+}

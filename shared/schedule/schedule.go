@@ -1,0 +1,413 @@
+// Package schedule reads locations, services and day schedules from PostgreSQL into the slot
+// engine's types. availability-svc reads through its read-only role; booking-svc reads inside
+// its write transaction.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/setora/rest/shared/slots"
+)
+
+// Querier is satisfied by *pgxpool.Pool, *pgx.Conn and pgx.Tx.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// ErrNotFound means the record does not exist in the caller's organisation.
+var ErrNotFound = errors.New("not found")
+
+// Location is a shop location with the settings the engine needs.
+type Location struct {
+	ID                uuid.UUID
+	OrganisationID    uuid.UUID
+	Slug              string
+	Name              string
+	TimeZone          string
+	Zone              *time.Location
+	SlotStepMinutes   int
+	MinNoticeMinutes  int
+	BookingWindowDays int
+}
+
+// Rules returns the engine's view of the location's settings.
+func (l *Location) Rules() slots.Rules {
+	return slots.Rules{
+		TimeZone:      l.Zone,
+		StepMinutes:   l.SlotStepMinutes,
+		NoticeMinutes: l.MinNoticeMinutes,
+		WindowDays:    l.BookingWindowDays,
+	}
+}
+
+const locationColumns = `id, organisation_id, slug, name, time_zone, slot_step_minutes, min_notice_minutes, booking_window_days`
+
+func scanLocation(row pgx.Row) (*Location, error) {
+	var l Location
+	err := row.Scan(&l.ID, &l.OrganisationID, &l.Slug, &l.Name, &l.TimeZone, &l.SlotStepMinutes,
+		&l.MinNoticeMinutes, &l.BookingWindowDays)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.Zone, err = time.LoadLocation(l.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("location %s has time zone %q that does not load: %w", l.ID, l.TimeZone, err)
+	}
+	return &l, nil
+}
+
+// LocationBySlug returns the organisation's location with that slug.
+func LocationBySlug(ctx context.Context, q Querier, orgID uuid.UUID, slug string) (*Location, error) {
+	return scanLocation(q.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations
+		WHERE organisation_id = $1 AND slug = $2`, orgID, slug))
+}
+
+// LocationByID returns the organisation's location with that id.
+func LocationByID(ctx context.Context, q Querier, orgID, id uuid.UUID) (*Location, error) {
+	return scanLocation(q.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations
+		WHERE organisation_id = $1 AND id = $2`, orgID, id))
+}
+
+// Service is a bookable service with its price.
+type Service struct {
+	ID                  uuid.UUID
+	Name                string
+	DurationMinutes     int
+	BufferBeforeMinutes int
+	BufferAfterMinutes  int
+	PriceMinor          int64
+	DepositMinor        int64
+	Currency            string
+}
+
+// Engine returns the engine's view of the service.
+func (s *Service) Engine() slots.Service {
+	return slots.Service{
+		ID:           s.ID,
+		Duration:     time.Duration(s.DurationMinutes) * time.Minute,
+		BufferBefore: time.Duration(s.BufferBeforeMinutes) * time.Minute,
+		BufferAfter:  time.Duration(s.BufferAfterMinutes) * time.Minute,
+	}
+}
+
+// MissingServiceError names the first requested service that the organisation does not offer.
+type MissingServiceError struct{ ID uuid.UUID }
+
+func (e *MissingServiceError) Error() string { return fmt.Sprintf("service %s not found", e.ID) }
+
+// Services returns the organisation's active services with the given ids, in the order asked.
+func Services(ctx context.Context, q Querier, orgID uuid.UUID, ids []uuid.UUID) ([]Service, error) {
+	rows, err := q.Query(ctx, `SELECT id, name, duration_minutes, buffer_before_minutes, buffer_after_minutes,
+			price_minor, deposit_minor, currency
+		FROM services WHERE organisation_id = $1 AND id = ANY($2) AND active`, orgID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("query services: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Service, error) {
+		var s Service
+		err := row.Scan(&s.ID, &s.Name, &s.DurationMinutes, &s.BufferBeforeMinutes, &s.BufferAfterMinutes,
+			&s.PriceMinor, &s.DepositMinor, &s.Currency)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read services: %w", err)
+	}
+
+	ordered := make([]Service, 0, len(ids))
+	for _, id := range ids {
+		i := slices.IndexFunc(found, func(s Service) bool { return s.ID == id })
+		if i < 0 {
+			return nil, &MissingServiceError{ID: id}
+		}
+		ordered = append(ordered, found[i])
+	}
+	return ordered, nil
+}
+
+// dayReach is how far past a date's local midnight its schedule can reach: a working window
+// may end at minute 2880, and a daylight-saving change can add an hour.
+const dayReach = 49 * time.Hour
+
+// midnight returns the first instant of a local date.
+func midnight(d slots.Date, zone *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, zone)
+}
+
+// LoadDays reads the location's schedule for each date. Dates must be consecutive and ascending.
+func LoadDays(ctx context.Context, q Querier, loc *Location, dates []slots.Date) ([]slots.DaySchedule, error) {
+	if len(dates) == 0 {
+		return nil, nil
+	}
+	first, last := dates[0], dates[len(dates)-1]
+	from := midnight(first, loc.Zone).Add(-2 * time.Hour)
+	to := midnight(last, loc.Zone).Add(dayReach)
+
+	raw, err := loadRaw(ctx, q, loc, first, last, from, to)
+	if err != nil {
+		return nil, err
+	}
+
+	days := make([]slots.DaySchedule, 0, len(dates))
+	for _, d := range dates {
+		days = append(days, raw.day(loc, d))
+	}
+	return days, nil
+}
+
+type wallRow struct {
+	weekday int
+	kind    string
+	window  slots.WallWindow
+}
+
+type staffRaw struct {
+	id       uuid.UUID
+	services map[uuid.UUID]bool
+	weekly   []wallRow
+	special  map[slots.Date][]wallRow
+	timeOff  []slots.Interval
+	busy     []slots.Busy
+}
+
+type rawSchedule struct {
+	opening  []wallRow
+	closures map[slots.Date]bool
+	staff    []*staffRaw
+}
+
+func loadRaw(ctx context.Context, q Querier, loc *Location, first, last slots.Date, from, to time.Time) (*rawSchedule, error) {
+	raw := &rawSchedule{closures: map[slots.Date]bool{}}
+	byID := map[uuid.UUID]*staffRaw{}
+
+	rows, err := q.Query(ctx, `SELECT weekday, start_minute, end_minute FROM location_opening_hours
+		WHERE location_id = $1`, loc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("query opening hours: %w", err)
+	}
+	for rows.Next() {
+		w := wallRow{kind: "work"}
+		if err := rows.Scan(&w.weekday, &w.window.StartMinute, &w.window.EndMinute); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read opening hours: %w", err)
+		}
+		raw.opening = append(raw.opening, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read opening hours: %w", err)
+	}
+
+	if err := scanDates(ctx, q, `SELECT closed_on FROM location_closures
+		WHERE location_id = $1 AND closed_on BETWEEN $2 AND $3`, func(d slots.Date) { raw.closures[d] = true },
+		loc.ID, first.String(), last.String()); err != nil {
+		return nil, err
+	}
+
+	rows, err = q.Query(ctx, `SELECT ss.staff_id, ss.service_id FROM staff_services ss
+		JOIN staff st ON st.id = ss.staff_id AND st.active
+		JOIN services sv ON sv.id = ss.service_id AND sv.active
+		WHERE ss.location_id = $1 ORDER BY ss.staff_id`, loc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("query staff services: %w", err)
+	}
+	for rows.Next() {
+		var staffID, serviceID uuid.UUID
+		if err := rows.Scan(&staffID, &serviceID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read staff services: %w", err)
+		}
+		s := byID[staffID]
+		if s == nil {
+			s = &staffRaw{id: staffID, services: map[uuid.UUID]bool{}, special: map[slots.Date][]wallRow{}}
+			byID[staffID] = s
+			raw.staff = append(raw.staff, s)
+		}
+		s.services[serviceID] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read staff services: %w", err)
+	}
+	if len(raw.staff) == 0 {
+		return raw, nil
+	}
+	staffIDs := make([]uuid.UUID, len(raw.staff))
+	for i, s := range raw.staff {
+		staffIDs[i] = s.id
+	}
+
+	rows, err = q.Query(ctx, `SELECT staff_id, weekday, kind, start_minute, end_minute FROM staff_weekly_hours
+		WHERE location_id = $1 AND staff_id = ANY($2)`, loc.ID, staffIDs)
+	if err != nil {
+		return nil, fmt.Errorf("query weekly hours: %w", err)
+	}
+	for rows.Next() {
+		var staffID uuid.UUID
+		var w wallRow
+		if err := rows.Scan(&staffID, &w.weekday, &w.kind, &w.window.StartMinute, &w.window.EndMinute); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read weekly hours: %w", err)
+		}
+		byID[staffID].weekly = append(byID[staffID].weekly, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read weekly hours: %w", err)
+	}
+
+	rows, err = q.Query(ctx, `SELECT d.staff_id, d.on_date, w.kind, w.start_minute, w.end_minute
+		FROM staff_special_days d LEFT JOIN staff_special_windows w ON w.special_day_id = d.id
+		WHERE d.location_id = $1 AND d.staff_id = ANY($2) AND d.on_date BETWEEN $3 AND $4`,
+		loc.ID, staffIDs, first.String(), last.String())
+	if err != nil {
+		return nil, fmt.Errorf("query special hours: %w", err)
+	}
+	for rows.Next() {
+		var staffID uuid.UUID
+		var on time.Time
+		var kind *string
+		var start, end *int
+		if err := rows.Scan(&staffID, &on, &kind, &start, &end); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read special hours: %w", err)
+		}
+		d := slots.Date{Year: on.Year(), Month: on.Month(), Day: on.Day()}
+		s := byID[staffID]
+		list := s.special[d]
+		if list == nil {
+			list = []wallRow{}
+		}
+		if kind != nil {
+			list = append(list, wallRow{kind: *kind, window: slots.WallWindow{StartMinute: *start, EndMinute: *end}})
+		}
+		s.special[d] = list
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read special hours: %w", err)
+	}
+
+	rows, err = q.Query(ctx, `SELECT staff_id, lower(period), upper(period) FROM time_off
+		WHERE staff_id = ANY($1) AND period && tstzrange($2, $3)`, staffIDs, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("query time off: %w", err)
+	}
+	for rows.Next() {
+		var staffID uuid.UUID
+		var iv slots.Interval
+		if err := rows.Scan(&staffID, &iv.Start, &iv.End); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read time off: %w", err)
+		}
+		byID[staffID].timeOff = append(byID[staffID].timeOff, iv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read time off: %w", err)
+	}
+
+	// Bookings at every location count: a staff member busy elsewhere is busy here.
+	rows, err = q.Query(ctx, `SELECT staff_id, lower(blocked), upper(blocked), hold_expires_at FROM bookings
+		WHERE staff_id = ANY($1) AND blocked && tstzrange($2, $3)
+		AND status IN ('held', 'confirmed', 'completed', 'no_show')
+		ORDER BY lower(blocked)`, staffIDs, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("query bookings: %w", err)
+	}
+	for rows.Next() {
+		var staffID uuid.UUID
+		var b slots.Busy
+		var expires *time.Time
+		if err := rows.Scan(&staffID, &b.Interval.Start, &b.Interval.End, &expires); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read bookings: %w", err)
+		}
+		if expires != nil {
+			b.HoldExpiresAt = *expires
+		}
+		byID[staffID].busy = append(byID[staffID].busy, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read bookings: %w", err)
+	}
+	return raw, nil
+}
+
+func scanDates(ctx context.Context, q Querier, sql string, use func(slots.Date), args ...any) error {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("query dates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return fmt.Errorf("read dates: %w", err)
+		}
+		use(slots.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()})
+	}
+	return rows.Err()
+}
+
+// day assembles one date's schedule from the rows read for the whole range.
+func (raw *rawSchedule) day(loc *Location, d slots.Date) slots.DaySchedule {
+	weekday := int(d.Weekday())
+	day := slots.DaySchedule{Date: d, Rules: loc.Rules(), Closed: raw.closures[d]}
+	for _, w := range raw.opening {
+		if w.weekday == weekday {
+			day.Opening.Windows = append(day.Opening.Windows, w.window)
+		}
+	}
+
+	dayStart := midnight(d, loc.Zone).Add(-2 * time.Hour)
+	dayEnd := midnight(d, loc.Zone).Add(dayReach)
+	for _, s := range raw.staff {
+		var hours slots.DayHours
+		if special, ok := s.special[d]; ok {
+			hours = collect(special, -1)
+		} else {
+			hours = collect(s.weekly, weekday)
+		}
+		if len(hours.Windows) == 0 {
+			continue
+		}
+		sd := slots.StaffDay{StaffID: s.id, Services: s.services, Hours: hours}
+		for _, iv := range s.timeOff {
+			if iv.Start.Before(dayEnd) && iv.End.After(dayStart) {
+				sd.TimeOff = append(sd.TimeOff, iv)
+			}
+		}
+		for _, b := range s.busy {
+			if b.Interval.Start.Before(dayEnd) && b.Interval.End.After(dayStart) {
+				sd.Busy = append(sd.Busy, b)
+			}
+		}
+		day.Staff = append(day.Staff, sd)
+	}
+	return day
+}
+
+// collect splits rows into windows and breaks; weekday -1 takes every row.
+func collect(rows []wallRow, weekday int) slots.DayHours {
+	var h slots.DayHours
+	for _, r := range rows {
+		if weekday >= 0 && r.weekday != weekday {
+			continue
+		}
+		if r.kind == "break" {
+			h.Breaks = append(h.Breaks, r.window)
+		} else {
+			h.Windows = append(h.Windows, r.window)
+		}
+	}
+	slices.SortFunc(h.Windows, func(a, b slots.WallWindow) int { return a.StartMinute - b.StartMinute })
+	return h
+}
