@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,11 +39,7 @@ type availabilityHandler struct {
 
 func (h *availabilityHandler) get(c *fiber.Ctx) error {
 	p := auth.From(c)
-	values := url.Values{}
-	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
-		values.Add(string(k), string(v))
-	})
-	q, err := slotquery.Parse(values)
+	q, err := slotquery.ParseQuery(string(c.Request().URI().QueryArgs().QueryString()))
 	if err != nil {
 		var pe *slotquery.ParamError
 		if errors.As(err, &pe) {
@@ -99,9 +94,8 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 
 	zone := loc.Zone
 	zoneName := loc.TimeZone
-	if q.TimeZone != "" {
-		zoneName = q.TimeZone
-		zone, _ = time.LoadLocation(q.TimeZone) // slotquery.Parse has loaded it once already
+	if q.TimeZone != nil {
+		zone, zoneName = q.TimeZone, q.TimeZone.String()
 	}
 	body := renderAvailability(loc.Slug, zoneName, zone, q.ServiceIDs, total, found)
 

@@ -197,7 +197,7 @@ func revokeKey(ctx context.Context, pool *pgxpool.Pool, prefix string) error {
 	if err != nil {
 		return fmt.Errorf("revoke key: %w", err)
 	}
-	if err := notify.Send(ctx, tx, notify.Change{Kind: notify.KindOrganisation, OrganisationID: orgID}); err != nil {
+	if _, err := notify.Send(ctx, tx, notify.Change{Kind: notify.KindOrganisation, OrganisationID: orgID}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/setora/rest/shared/config"
 	"github.com/setora/rest/shared/db"
 	"github.com/setora/rest/shared/httpapi"
+	"github.com/setora/rest/shared/notify"
 )
 
 type settings struct {
@@ -61,7 +62,11 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	store := bookings.NewStore(pool)
+	echo := notify.NewEcho()
+	echoCtx, stopEcho := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEcho()
+	go echo.Run(echoCtx, cfg.DatabaseURL, log)
+	store := bookings.NewStore(pool, echo)
 	app := newApp(log, pool, store)
 
 	sweepCtx, stopSweeping := context.WithCancel(context.WithoutCancel(ctx))

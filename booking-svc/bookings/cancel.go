@@ -12,7 +12,7 @@ import (
 // Cancel cancels a held or confirmed booking. Cancelling frees its interval at once.
 func (s *Store) Cancel(ctx context.Context, orgID uuid.UUID, now time.Time, idOrRef string, in CancelInput) (*Booking, error) {
 	var booking *Booking
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *writeTx) error {
 		b, err := getBooking(ctx, tx, orgID, idOrRef, true)
 		if err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *Store) ExpireHolds(ctx context.Context) (int, error) {
 
 	total := 0
 	for _, o := range orgs {
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := s.inTx(ctx, func(tx *writeTx) error {
 			n, err := expireHolds(ctx, tx, o.id, o.now)
 			total += n
 			return err

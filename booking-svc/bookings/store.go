@@ -28,32 +28,70 @@ const (
 // Store runs the booking lifecycle against PostgreSQL.
 type Store struct {
 	pool *pgxpool.Pool
+	echo *notify.Echo
 	// beforeCommit, when set by a test, runs just before each commit; an error aborts the write.
 	beforeCommit func(ctx context.Context, tx pgx.Tx) error
 }
 
-// NewStore returns a store on pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// NewStore returns a store on pool. With a running echo, each write answers only after its
+// change notifications have been delivered; echo may be nil.
+func NewStore(pool *pgxpool.Pool, echo *notify.Echo) *Store { return &Store{pool: pool, echo: echo} }
 
-// inTx runs fn in a transaction and commits it. A failed commit is returned, never lost.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+// echoTimeout bounds the wait for a write's notifications to come back.
+const echoTimeout = 250 * time.Millisecond
+
+// writeTx is a write transaction that remembers the notifications it queued.
+type writeTx struct {
+	pgx.Tx
+	echo    *notify.Echo
+	notices []string
+}
+
+// notify queues a change notification, delivered at commit.
+func (w *writeTx) notify(ctx context.Context, change notify.Change) error {
+	change.ID = uuid.NewString()
+	if w.echo != nil {
+		w.echo.Expect(change.ID)
+	}
+	w.notices = append(w.notices, change.ID)
+	_, err := notify.Send(ctx, w.Tx, change)
+	return err
+}
+
+// inTx runs fn in a transaction and commits it. A failed commit is returned, never lost. After
+// a commit it waits for the transaction's notifications to be delivered.
+func (s *Store) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	w := &writeTx{Tx: tx, echo: s.echo}
 	// Rollback after a commit is a no-op; with a cancelled context it still releases the
 	// connection because pgx closes it.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	if err := fn(tx); err != nil {
+	if err := s.run(ctx, w, fn); err != nil {
+		if s.echo != nil {
+			s.echo.Forget(w.notices)
+		}
+		return err
+	}
+	if s.echo != nil {
+		s.echo.Wait(w.notices, echoTimeout)
+	}
+	return nil
+}
+
+func (s *Store) run(ctx context.Context, w *writeTx, fn func(tx *writeTx) error) error {
+	if err := fn(w); err != nil {
 		return err
 	}
 	if s.beforeCommit != nil {
-		if err := s.beforeCommit(ctx, tx); err != nil {
+		if err := s.beforeCommit(ctx, w.Tx); err != nil {
 			return err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := w.Commit(ctx); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)
 	}
 	return nil
@@ -83,7 +121,7 @@ func (s *Store) Create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 
 func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in CreateInput) (*Booking, error) {
 	var booking *Booking
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *writeTx) error {
 		loc, err := schedule.LocationBySlug(ctx, tx, orgID, in.LocationSlug)
 		if errors.Is(err, schedule.ErrNotFound) {
 			return ErrLocationNotFound
@@ -292,7 +330,7 @@ func insertBooking(ctx context.Context, tx pgx.Tx, b *Booking, blocked slots.Int
 // expireHolds marks the organisation's lapsed holds expired, so that their intervals stop
 // counting for the exclusion constraint before this transaction inserts. It writes the same
 // events and notifications as the sweeper.
-func expireHolds(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, now time.Time) (int, error) {
+func expireHolds(ctx context.Context, tx *writeTx, orgID uuid.UUID, now time.Time) (int, error) {
 	rows, err := tx.Query(ctx, `UPDATE bookings SET status = 'expired', version = version + 1, updated_at = now()
 		WHERE organisation_id = $1 AND status = 'held' AND hold_expires_at <= $2
 		RETURNING id`, orgID, now)
@@ -331,7 +369,7 @@ func (b *Booking) blocked() slots.Interval {
 // notifySchedule tells every availability replica which dates changed for the booking's staff
 // member: at each location where they work, from the day before the interval (a window that
 // crosses midnight belongs to the day it starts on) to the day it ends.
-func notifySchedule(ctx context.Context, tx pgx.Tx, b *Booking, blocked slots.Interval) error {
+func notifySchedule(ctx context.Context, tx *writeTx, b *Booking, blocked slots.Interval) error {
 	rows, err := tx.Query(ctx, `SELECT l.id, l.time_zone FROM locations l
 		WHERE l.id = $1 OR l.id IN (SELECT location_id FROM staff_services WHERE staff_id = $2)`, b.LocationID, b.StaffID)
 	if err != nil {
@@ -373,5 +411,5 @@ func notifySchedule(ctx context.Context, tx pgx.Tx, b *Booking, blocked slots.In
 		}
 	}
 	change.SetDates(dates)
-	return notify.Send(ctx, tx, change)
+	return tx.notify(ctx, change)
 }

@@ -32,6 +32,8 @@ const maxDates = 62
 
 // Change is one notification's payload.
 type Change struct {
+	// ID is unique per notification, so the sender can recognise its own when it comes back.
+	ID             string      `json:"id"`
 	Kind           string      `json:"kind"`
 	OrganisationID uuid.UUID   `json:"organisation_id"`
 	LocationIDs    []uuid.UUID `json:"location_ids,omitempty"`
@@ -54,17 +56,21 @@ func (c *Change) SetDates(dates []string) {
 	c.Dates = dates
 }
 
-// Send queues the notification in tx; PostgreSQL delivers it only if tx commits.
-func Send(ctx context.Context, tx pgx.Tx, change Change) error {
+// Send queues the notification in tx; PostgreSQL delivers it only if tx commits. It returns the
+// notification's ID.
+func Send(ctx context.Context, tx pgx.Tx, change Change) (string, error) {
+	if change.ID == "" {
+		change.ID = uuid.NewString()
+	}
 	change.CommittedAt = time.Now().UTC()
 	payload, err := json.Marshal(change)
 	if err != nil {
-		return fmt.Errorf("encode change notification: %w", err)
+		return "", fmt.Errorf("encode change notification: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, string(payload)); err != nil {
-		return fmt.Errorf("send change notification: %w", err)
+		return "", fmt.Errorf("send change notification: %w", err)
 	}
-	return nil
+	return change.ID, nil
 }
 
 // Parse decodes a notification payload.
