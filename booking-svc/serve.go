@@ -116,12 +116,8 @@ func serve(ctx context.Context, log *slog.Logger) error {
 func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store) *fiber.App {
 	app := httpapi.NewApp(serviceName, log)
 	authenticator := auth.NewAuthenticator(pool, 0)
-	h := &api.Handlers{Store: store}
-
 	v1 := app.Group("/v1", authenticator.Middleware(), idempotency.Middleware(pool, log, nil))
-	v1.Post("/bookings", auth.Require(auth.ScopeBookingsWrite), h.CreateBooking)
-	v1.Get("/bookings/:id", auth.Require(auth.ScopeBookingsRead), h.GetBooking)
-	v1.Post("/bookings/:id/cancel", auth.Require(auth.ScopeBookingsWrite), h.CancelBooking)
+	api.Mount(v1, api.Deps{Pool: pool, Store: store, Log: log})
 	return app
 }
 
