@@ -101,7 +101,7 @@ func run(log *slog.Logger) error {
 	listenDone := make(chan struct{})
 	go func() {
 		defer close(listenDone)
-		listener.Run(listenCtx, cfg.ListenDatabaseURL, &changeHandler{days: days, catalogue: catalogue, auth: authenticator, metrics: metrics, log: log}, log)
+		listener.Run(listenCtx, cfg.ListenDatabaseURL, replicaName(), &changeHandler{days: days, catalogue: catalogue, auth: authenticator, metrics: metrics, log: log}, log)
 	}()
 	defer func() {
 		stopListening()
@@ -131,6 +131,16 @@ func run(log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	return shutdown(log, cfg.ShutdownDrain, app, adminSrv)
+}
+
+// replicaName identifies this process in acknowledgements: the host name (the pod name on
+// Kubernetes) and the process id, so a restarted process is a new replica.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // newApp mounts the public routes.

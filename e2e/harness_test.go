@@ -118,7 +118,7 @@ func runOnce(t *testing.T, env []string, name string, args ...string) string {
 }
 
 // startProcess runs a binary until the test ends and waits until readyURL answers.
-func startProcess(t *testing.T, name string, env []string, readyURL string, args ...string) {
+func startProcess(t *testing.T, name string, env []string, readyURL string, args ...string) *exec.Cmd {
 	t.Helper()
 	logFile, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
@@ -153,7 +153,7 @@ func startProcess(t *testing.T, name string, env []string, readyURL string, args
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 500 {
-				return
+				return cmd
 			}
 		}
 		if time.Now().After(deadline) {

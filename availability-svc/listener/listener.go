@@ -4,6 +4,7 @@ package listener
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -23,11 +24,12 @@ type Handler interface {
 }
 
 // Run listens until ctx ends. databaseURL must reach the primary directly, not a pooler in
-// transaction mode, because LISTEN lives on one session.
-func Run(ctx context.Context, databaseURL string, h Handler, log *slog.Logger) {
+// transaction mode, because LISTEN lives on one session. replica names this process in the
+// acknowledgements it sends back after applying each change, and in its heartbeats.
+func Run(ctx context.Context, databaseURL, replica string, h Handler, log *slog.Logger) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listen(ctx, databaseURL, h, log, func() { backoff = 100 * time.Millisecond })
+		err := listen(ctx, databaseURL, replica, h, log, func() { backoff = 100 * time.Millisecond })
 		h.Connected(false)
 		if ctx.Err() != nil {
 			return
@@ -43,7 +45,7 @@ func Run(ctx context.Context, databaseURL string, h Handler, log *slog.Logger) {
 	}
 }
 
-func listen(ctx context.Context, databaseURL string, h Handler, log *slog.Logger, connected func()) error {
+func listen(ctx context.Context, databaseURL, replica string, h Handler, log *slog.Logger, connected func()) error {
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgx.Connect(connectCtx, databaseURL)
 	cancel()
@@ -57,18 +59,36 @@ func listen(ctx context.Context, databaseURL string, h Handler, log *slog.Logger
 	}
 	h.Connected(true)
 	connected()
-	log.Info("LISTEN connection established", "channel", notify.Channel)
+	log.Info("LISTEN connection established", "channel", notify.Channel, "replica", replica)
+	if err := notify.SendAck(ctx, conn, notify.Ack{Replica: replica}); err != nil {
+		return err
+	}
 
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		// A wait that times out leaves the connection usable; it is the moment to heartbeat.
+		waitCtx, cancel := context.WithTimeout(ctx, notify.HeartbeatInterval)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
 		if err != nil {
-			return err
-		}
-		change, err := notify.Parse(n.Payload)
-		if err != nil {
-			log.Error("ignoring malformed change notification", "error", err.Error())
+			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			if err := notify.SendAck(ctx, conn, notify.Ack{Replica: replica}); err != nil {
+				return err
+			}
 			continue
 		}
+
+		change, err := notify.Parse(n.Payload)
+		if err != nil {
+			log.Error("malformed change notification; purging the cache", "error", err.Error())
+			change = notify.Change{Kind: "unknown"}
+		}
 		h.Changed(change)
+		if change.ID != "" {
+			if err := notify.SendAck(ctx, conn, notify.Ack{Replica: replica, ChangeID: change.ID}); err != nil {
+				return err
+			}
+		}
 	}
 }

@@ -37,8 +37,8 @@ type Store struct {
 // change notifications have been delivered; echo may be nil.
 func NewStore(pool *pgxpool.Pool, echo *notify.Echo) *Store { return &Store{pool: pool, echo: echo} }
 
-// echoTimeout bounds the wait for a write's notifications to come back.
-const echoTimeout = 250 * time.Millisecond
+// echoTimeout bounds the wait for the availability replicas to acknowledge a write.
+const echoTimeout = time.Second
 
 // writeTx is a write transaction that remembers the notifications it queued.
 type writeTx struct {

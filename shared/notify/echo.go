@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,24 +11,30 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Echo listens on the channel from the sending side so that a writer can wait, after commit,
-// until PostgreSQL has delivered its notifications. PostgreSQL signals every listening session
-// at commit, so by the time a notification has come back to the sender it has been sent to the
-// availability replicas as well; answering only then means that, in practice, they have
-// evicted before the caller's next availability request arrives.
+// Echo lets a writer wait, after commit, until every live availability replica has applied its
+// change notifications. Replicas acknowledge each change on AckChannel once they have evicted,
+// and send a heartbeat every HeartbeatInterval; Echo waits for the replicas heard from in the
+// last three intervals. Answering only then makes a write visible to the caller's very next
+// availability request, whichever replica serves it.
 //
-// NOTE: this narrows the window to a replica's own processing time (microseconds) but does not
-// close it; a replica whose LISTEN connection is slow or down is covered by its purge on
-// reconnect, not by this wait.
+// NOTE: a replica that connects after the write purges its cache on connecting, so it needs no
+// acknowledgement; a replica that stops acknowledging costs each write the full timeout until it
+// has been silent for three heartbeat intervals.
 type Echo struct {
 	mu        sync.Mutex
-	waiting   map[string]chan struct{}
+	replicas  map[string]time.Time // replica id -> last heard
+	waiting   map[string]*pending  // change id -> replicas still to acknowledge
 	listening atomic.Bool
+}
+
+type pending struct {
+	missing map[string]bool
+	done    chan struct{}
 }
 
 // NewEcho returns an Echo; call Run to start listening.
 func NewEcho() *Echo {
-	return &Echo{waiting: map[string]chan struct{}{}}
+	return &Echo{replicas: map[string]time.Time{}, waiting: map[string]*pending{}}
 }
 
 // Run listens until ctx ends, reconnecting after a second when the connection drops.
@@ -38,7 +45,7 @@ func (e *Echo) Run(ctx context.Context, databaseURL string, log *slog.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("notification echo connection lost; reconnecting", "error", err.Error())
+		log.Warn("acknowledgement connection lost; reconnecting", "error", err.Error())
 		select {
 		case <-ctx.Done():
 			return
@@ -53,7 +60,7 @@ func (e *Echo) listen(ctx context.Context, databaseURL string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{AckChannel}.Sanitize()); err != nil {
 		return err
 	}
 	e.listening.Store(true)
@@ -62,49 +69,71 @@ func (e *Echo) listen(ctx context.Context, databaseURL string) error {
 		if err != nil {
 			return err
 		}
-		change, err := Parse(n.Payload)
-		if err != nil || change.ID == "" {
+		var ack Ack
+		if err := json.Unmarshal([]byte(n.Payload), &ack); err != nil || ack.Replica == "" {
 			continue
 		}
-		e.mu.Lock()
-		if ch, ok := e.waiting[change.ID]; ok {
-			close(ch)
-			delete(e.waiting, change.ID)
-		}
-		e.mu.Unlock()
+		e.received(ack)
 	}
 }
 
-// Expect registers interest in a notification before its transaction commits.
-func (e *Echo) Expect(id string) {
+func (e *Echo) received(ack Ack) {
 	e.mu.Lock()
-	e.waiting[id] = make(chan struct{})
-	e.mu.Unlock()
-}
-
-// Wait blocks until every expected notification has come back, for at most timeout. It returns
-// at once when the echo connection is down, and forgets the ids either way.
-func (e *Echo) Wait(ids []string, timeout time.Duration) {
-	if len(ids) == 0 {
+	defer e.mu.Unlock()
+	e.replicas[ack.Replica] = time.Now()
+	if ack.ChangeID == "" {
 		return
 	}
+	if p, ok := e.waiting[ack.ChangeID]; ok {
+		delete(p.missing, ack.Replica)
+		if len(p.missing) == 0 {
+			close(p.done)
+			delete(e.waiting, ack.ChangeID)
+		}
+	}
+}
+
+// Expect registers a change before its transaction commits, to be acknowledged by every
+// replica alive now.
+func (e *Echo) Expect(id string) {
+	if !e.listening.Load() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := &pending{missing: map[string]bool{}, done: make(chan struct{})}
+	for replica, last := range e.replicas {
+		if time.Since(last) > 3*HeartbeatInterval {
+			delete(e.replicas, replica)
+			continue
+		}
+		p.missing[replica] = true
+	}
+	if len(p.missing) == 0 {
+		return
+	}
+	e.waiting[id] = p
+}
+
+// Wait blocks until every expected acknowledgement has arrived, for at most timeout, and
+// forgets the ids either way.
+func (e *Echo) Wait(ids []string, timeout time.Duration) {
+	defer e.Forget(ids)
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for _, id := range ids {
 		e.mu.Lock()
-		ch, ok := e.waiting[id]
+		p, ok := e.waiting[id]
 		e.mu.Unlock()
-		if !ok || !e.listening.Load() {
+		if !ok {
 			continue
 		}
 		select {
-		case <-ch:
+		case <-p.done:
 		case <-deadline.C:
-			e.Forget(ids)
 			return
 		}
 	}
-	e.Forget(ids)
 }
 
 // Forget drops the ids, for a transaction that rolled back.

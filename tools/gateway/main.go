@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -35,23 +36,18 @@ func main() {
 }
 
 func run(log *slog.Logger, listen string, availabilityURLs []string, bookingURL string) error {
-	var avail []*httputil.ReverseProxy
-	for _, raw := range availabilityURLs {
-		p, err := proxyTo(raw, log)
-		if err != nil {
-			return err
-		}
-		avail = append(avail, p)
+	avail, err := newFailover(availabilityURLs, log)
+	if err != nil {
+		return err
 	}
-	book, err := proxyTo(bookingURL, log)
+	book, err := newFailover([]string{bookingURL}, log)
 	if err != nil {
 		return err
 	}
 
-	var next atomic.Uint64
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && availabilityPath.MatchString(r.URL.Path) {
-			avail[next.Add(1)%uint64(len(avail))].ServeHTTP(w, r)
+			avail.ServeHTTP(w, r)
 			return
 		}
 		book.ServeHTTP(w, r)
@@ -64,18 +60,57 @@ func run(log *slog.Logger, listen string, availabilityURLs []string, bookingURL 
 	return nil
 }
 
-func proxyTo(raw string, log *slog.Logger) (*httputil.ReverseProxy, error) {
-	target, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, err
+// newFailover returns a reverse proxy that spreads requests over the upstreams in turn. A GET
+// or HEAD whose upstream cannot be reached is tried on the next one, as a Kubernetes Service
+// stops routing to a pod that is gone; other methods are never retried, because they may have
+// reached the upstream before it failed.
+func newFailover(rawURLs []string, log *slog.Logger) (*httputil.ReverseProxy, error) {
+	ft := &failoverTransport{log: log}
+	for _, raw := range rawURLs {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("upstream %q is not a URL such as http://127.0.0.1:8081", raw)
+		}
+		ft.upstreams = append(ft.upstreams, u)
 	}
-	p := httputil.NewSingleHostReverseProxy(target)
-	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		log.Warn("upstream unreachable", "upstream", target.Host, "error", err.Error())
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(`{"error":{"type":"api_error","code":"upstream_unavailable","message":"the service behind this route is not answering; retry shortly","request_id":""}}`))
+	p := &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetXForwarded() },
+		Transport: ft,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.Warn("no upstream answered", "error", err.Error())
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte(`{"error":{"type":"api_error","code":"upstream_unavailable","message":"the service behind this route is not answering; retry shortly","request_id":""}}`))
+		},
 	}
 	return p, nil
+}
+
+type failoverTransport struct {
+	upstreams []*url.URL
+	next      atomic.Uint64
+	log       *slog.Logger
+}
+
+func (t *failoverTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	retryable := r.Method == http.MethodGet || r.Method == http.MethodHead
+	first := t.next.Add(1)
+	var lastErr error
+	for i := range len(t.upstreams) {
+		target := t.upstreams[(first+uint64(i))%uint64(len(t.upstreams))]
+		attempt := r.Clone(r.Context())
+		attempt.URL.Scheme, attempt.URL.Host = target.Scheme, target.Host
+		attempt.Host = target.Host
+		resp, err := http.DefaultTransport.RoundTrip(attempt)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if !retryable || r.Context().Err() != nil {
+			break
+		}
+		t.log.Warn("upstream unreachable; trying the next", "upstream", target.Host, "error", err.Error())
+	}
+	return nil, lastErr
 }
