@@ -2,13 +2,16 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help run test build vet fmt
+.PHONY: help run run-cluster test build vet
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
 
 run: ## Start PostgreSQL, the demo shop and both services at http://localhost:8080/v1
 	@scripts/run.sh
+
+run-cluster: ## Like run, with three availability-svc replicas behind the base URL
+	@REPLICAS=3 scripts/run.sh
 
 test: ## Run every test with -race against a private PostgreSQL
 	@scripts/test.sh

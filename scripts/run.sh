@@ -2,6 +2,9 @@
 # make run: starts a private PostgreSQL (unless DATABASE_URL is set), migrates, loads the demo
 # shop, then runs both services behind one base URL, http://localhost:8080/v1. Ctrl-C stops
 # everything this script started.
+#
+# REPLICAS=3 (make run-cluster) starts three availability-svc processes on 127.0.0.1:8101-8103
+# (admin ports 9101-9103) behind the same base URL, the local stand-in for the Deployment.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 root=$(repo_root)
@@ -39,14 +42,26 @@ key=$(bin/booking-svc demo -key-file "$(state_dir demo)/demo.key")
 
 SHUTDOWN_DRAIN=0s HTTP_ADDR=127.0.0.1:8082 ADMIN_ADDR=127.0.0.1:9082 bin/booking-svc serve >"$logs/booking-svc.log" 2>&1 &
 pids+=($!)
-SHUTDOWN_DRAIN=0s HTTP_ADDR=127.0.0.1:8081 ADMIN_ADDR=127.0.0.1:9081 DATABASE_URL=$reader LISTEN_DATABASE_URL=$reader \
-  bin/availability-svc >"$logs/availability-svc.log" 2>&1 &
-pids+=($!)
-bin/gateway -listen 127.0.0.1:8080 >"$logs/gateway.log" 2>&1 &
+replicas=${REPLICAS:-1}
+upstreams=()
+admins=()
+for i in $(seq 1 "$replicas"); do
+  if [ "$replicas" -eq 1 ]; then
+    http=8081 admin=9081 log="$logs/availability-svc.log"
+  else
+    http=$((8100 + i)) admin=$((9100 + i)) log="$logs/availability-svc-$i.log"
+  fi
+  SHUTDOWN_DRAIN=0s HTTP_ADDR=127.0.0.1:$http ADMIN_ADDR=127.0.0.1:$admin DATABASE_URL=$reader LISTEN_DATABASE_URL=$reader \
+    bin/availability-svc >"$log" 2>&1 &
+  pids+=($!)
+  upstreams+=("http://127.0.0.1:$http")
+  admins+=("http://127.0.0.1:$admin/readyz")
+done
+bin/gateway -listen 127.0.0.1:8080 -availability "$(IFS=,; echo "${upstreams[*]}")" >"$logs/gateway.log" 2>&1 &
 pids+=($!)
 
 wait_ready http://127.0.0.1:9082/readyz
-wait_ready http://127.0.0.1:9081/readyz
+for url in "${admins[@]}"; do wait_ready "$url"; done
 wait_ready http://127.0.0.1:8080/v1/locations/soho/availability 10 || true
 
 date=$(date -d "+2 days" +%F 2>/dev/null || date -v+2d +%F)
