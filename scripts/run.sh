@@ -21,8 +21,21 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$pg_dir" ]; then scripts/pg.sh stop "$pg_dir"; fi
   echo "Stopped."
+  exit 0
 }
 trap cleanup INT TERM EXIT
+
+replicas=${REPLICAS:-1}
+ports=(8080 8082 9082)
+if [ "$replicas" -eq 1 ]; then ports+=(8081 9081); else
+  for i in $(seq 1 "$replicas"); do ports+=($((8100 + i)) $((9100 + i))); done
+fi
+for port in "${ports[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "Port $port on 127.0.0.1 is already in use; stop whatever is listening there (an earlier 'make run'?) and try again." >&2
+    exit 1
+  fi
+done
 
 if [ -z "${DATABASE_URL:-}" ]; then
   pg_dir=$(state_dir pg)
@@ -42,7 +55,6 @@ key=$(bin/booking-svc demo -key-file "$(state_dir demo)/demo.key")
 
 SHUTDOWN_DRAIN=0s HTTP_ADDR=127.0.0.1:8082 ADMIN_ADDR=127.0.0.1:9082 bin/booking-svc serve >"$logs/booking-svc.log" 2>&1 &
 pids+=($!)
-replicas=${REPLICAS:-1}
 upstreams=()
 admins=()
 for i in $(seq 1 "$replicas"); do
@@ -62,7 +74,6 @@ pids+=($!)
 
 wait_ready http://127.0.0.1:9082/readyz
 for url in "${admins[@]}"; do wait_ready "$url"; done
-wait_ready http://127.0.0.1:8080/v1/locations/soho/availability 10 || true
 
 date=$(date -d "+2 days" +%F 2>/dev/null || date -v+2d +%F)
 cat <<BANNER
@@ -82,3 +93,4 @@ Press Ctrl-C to stop.
 BANNER
 wait -n "${pids[@]}" || true
 echo "A service exited; see the logs in $logs." >&2
+exit 1
