@@ -24,6 +24,7 @@ import (
 	"github.com/setora/rest/shared/config"
 	"github.com/setora/rest/shared/db"
 	"github.com/setora/rest/shared/httpapi"
+	"github.com/setora/rest/shared/ratelimit"
 )
 
 const serviceName = "availability-svc"
@@ -37,6 +38,7 @@ type settings struct {
 	CacheTTL          time.Duration
 	KeyCacheTTL       time.Duration
 	ShutdownDrain     time.Duration
+	RedisURL          string
 }
 
 func loadSettings() (settings, error) {
@@ -49,6 +51,7 @@ func loadSettings() (settings, error) {
 		CacheTTL:      env.Duration("CACHE_TTL", 10*time.Minute),
 		KeyCacheTTL:   env.Duration("KEY_CACHE_TTL", 30*time.Second),
 		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
+		RedisURL:      env.String("REDIS_URL", ""),
 	}
 	s.ListenDatabaseURL = env.String("LISTEN_DATABASE_URL", s.DatabaseURL)
 	return s, env.Err()
@@ -56,6 +59,10 @@ func loadSettings() (settings, error) {
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", serviceName)
+	if len(os.Args) > 1 && os.Args[1] == "routes" {
+		printRoutes(log)
+		return
+	}
 	if err := run(log); err != nil {
 		log.Error("stopped with an error", "error", err.Error())
 		os.Exit(1)
@@ -70,7 +77,7 @@ func run(log *slog.Logger) error {
 	log.Info("starting", "http_addr", cfg.HTTPAddr, "admin_addr", cfg.AdminAddr,
 		"database_url", config.MaskURL(cfg.DatabaseURL), "listen_database_url", config.MaskURL(cfg.ListenDatabaseURL),
 		"cache_max_cost", cfg.CacheMaxCost, "cache_ttl", cfg.CacheTTL.String(), "key_cache_ttl", cfg.KeyCacheTTL.String(),
-		"shutdown_drain", cfg.ShutdownDrain.String())
+		"shutdown_drain", cfg.ShutdownDrain.String(), "redis_url", config.MaskURL(cfg.RedisURL))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,7 +115,12 @@ func run(log *slog.Logger) error {
 		<-listenDone
 	}()
 
-	app := newApp(log, authenticator, &availabilityHandler{catalogue: catalogue, days: days, db: pool, metrics: metrics, log: log})
+	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL}, log, registry)
+	if err != nil {
+		return err
+	}
+	defer limiter.Close()
+	app := newApp(log, authenticator, limiter, &availabilityHandler{catalogue: catalogue, days: days, db: pool, metrics: metrics, log: log})
 
 	adminSrv := admin.New(cfg.AdminAddr, registry, func(ctx context.Context) error {
 		if err := pool.Ping(ctx); err != nil {
@@ -144,9 +156,9 @@ func replicaName() string {
 }
 
 // newApp mounts the public routes.
-func newApp(log *slog.Logger, authenticator *auth.Authenticator, h *availabilityHandler) *fiber.App {
+func newApp(log *slog.Logger, authenticator *auth.Authenticator, limiter *ratelimit.Limiter, h *availabilityHandler) *fiber.App {
 	app := httpapi.NewApp(serviceName, log)
-	v1 := app.Group("/v1", authenticator.Middleware())
+	v1 := app.Group("/v1", authenticator.Middleware(), ratelimit.Middleware(limiter))
 	v1.Get("/locations/:slug/availability", auth.Require(auth.ScopeAvailabilityRead), h.get)
 	return app
 }

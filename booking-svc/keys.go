@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,11 +26,21 @@ const keysUsage = `usage: booking-svc keys <command> [flags]
 
 commands:
   create-org -name NAME -mode test|live        create an organisation and print its id
-  create -org ID [-scopes LIST] [-rate-limit N] [-description TEXT]
-                                               create a key and print it once
+  create -org ID [-mode test|live] [-scopes LIST] [-rate-limit N] [-description TEXT]
+                                               create a key and print it once; its mode is the
+                                               organisation's, and -mode only checks it
   list -org ID                                 list keys: prefix, scopes, rate limit, last use
-  revoke -prefix PREFIX                        revoke a key; every replica stops accepting it
-                                               at once, or within KEY_CACHE_TTL (30s) at most
+  set-limit -prefix PREFIX -rate-limit N       change a key's requests per minute
+  revoke -prefix PREFIX                        revoke a key
+
+Scopes: ` + "availability:read, catalog:read, catalog:write, bookings:read, bookings:write,\n" +
+	`clients:read, clients:write, webhooks:read, webhooks:write (all of them by default).
+
+booking-svc checks keys on every request, so a revoked key or a changed limit applies there at
+once. availability-svc caches a key for KEY_CACHE_TTL (30s by default) and drops the cached
+keys of an organisation when it hears of the change, so there too it applies at once while its
+LISTEN connection is up, and within 30 seconds at most otherwise. LAST USED counts requests to
+booking-svc only and is written at most once a minute per key.
 `
 
 func keys(ctx context.Context, args []string) error {
@@ -61,6 +74,7 @@ func keys(ctx context.Context, args []string) error {
 		fmt.Println(id)
 	case "create":
 		org := fs.String("org", "", "organisation id")
+		mode := fs.String("mode", "", "test or live; must match the organisation's mode when given")
 		scopes := fs.String("scopes", strings.Join(auth.AllScopes, ","), "comma-separated scopes")
 		limit := fs.Int("rate-limit", 120, "requests per minute")
 		description := fs.String("description", "", "what the key is for")
@@ -71,7 +85,14 @@ func keys(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("-org %q is not an organisation id", *org)
 		}
-		key, err := createKey(ctx, pool, orgID, strings.Split(*scopes, ","), *limit, *description)
+		if err := checkMode(ctx, pool, orgID, *mode); err != nil {
+			return err
+		}
+		var scopeList []string
+		for _, s := range strings.Split(*scopes, ",") {
+			scopeList = append(scopeList, strings.TrimSpace(s))
+		}
+		key, err := createKey(ctx, pool, orgID, scopeList, *limit, *description)
 		if err != nil {
 			return err
 		}
@@ -86,6 +107,13 @@ func keys(ctx context.Context, args []string) error {
 			return fmt.Errorf("-org %q is not an organisation id", *org)
 		}
 		return listKeys(ctx, pool, orgID)
+	case "set-limit":
+		prefix := fs.String("prefix", "", "the key's prefix, as 'list' shows it")
+		limit := fs.Int("rate-limit", 0, "requests per minute")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return setRateLimit(ctx, pool, *prefix, *limit)
 	case "revoke":
 		prefix := fs.String("prefix", "", "the key's prefix, as 'list' shows it")
 		if err := fs.Parse(args); err != nil {
@@ -112,6 +140,27 @@ func createOrganisation(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, n
 		return uuid.Nil, fmt.Errorf("create organisation: %w", err)
 	}
 	return id, nil
+}
+
+// checkMode fails when mode is given and is not the organisation's: a key's mode is always its
+// organisation's.
+func checkMode(ctx context.Context, pool *pgxpool.Pool, orgID uuid.UUID, mode string) error {
+	if mode == "" {
+		return nil
+	}
+	var orgMode string
+	err := pool.QueryRow(ctx, `SELECT mode FROM organisations WHERE id = $1`, orgID).Scan(&orgMode)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("organisation %s not found", orgID)
+	}
+	if err != nil {
+		return fmt.Errorf("read organisation: %w", err)
+	}
+	if mode != orgMode {
+		return fmt.Errorf("-mode %s does not match organisation %s, which is in %s mode; its keys are %s keys",
+			mode, orgID, orgMode, orgMode)
+	}
+	return nil
 }
 
 // createKey stores a new key of the organisation's mode and returns it; it is never shown again.
@@ -179,30 +228,101 @@ func orDash(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// setRateLimit changes a key's limit and notifies every availability replica so it rereads the
+// key at once.
+func setRateLimit(ctx context.Context, pool *pgxpool.Pool, prefix string, limit int) error {
+	if limit < 1 || limit > 100000 {
+		return fmt.Errorf("-rate-limit %d must be between 1 and 100000 requests per minute", limit)
+	}
+	return changeKey(ctx, pool, prefix, `UPDATE api_keys SET rate_limit_per_minute = $2
+		WHERE prefix = $1 AND revoked_at IS NULL RETURNING organisation_id`, limit)
+}
+
 // revokeKey revokes the key and notifies every availability replica so it drops the key from
 // its cache at once.
 func revokeKey(ctx context.Context, pool *pgxpool.Pool, prefix string) error {
+	if err := changeKey(ctx, pool, prefix, `UPDATE api_keys SET revoked_at = now()
+		WHERE prefix = $1 AND revoked_at IS NULL RETURNING organisation_id`); err != nil {
+		return err
+	}
+	fmt.Printf("revoked %s\n", prefix)
+	return nil
+}
+
+// changeKey runs update, which takes the prefix as $1 and returns the organisation id, and
+// notifies the availability replicas in the same transaction.
+func changeKey(ctx context.Context, pool *pgxpool.Pool, prefix, update string, args ...any) error {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("revoke key: %w", err)
+		return fmt.Errorf("change key %s: %w", prefix, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
 	var orgID uuid.UUID
-	err = tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL
-		RETURNING organisation_id`, prefix).Scan(&orgID)
+	err = tx.QueryRow(ctx, update, append([]any{prefix}, args...)...).Scan(&orgID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("no active key with prefix %q; 'keys list' shows the prefixes", prefix)
 	}
 	if err != nil {
-		return fmt.Errorf("revoke key: %w", err)
+		return fmt.Errorf("change key %s: %w", prefix, err)
 	}
 	if _, err := notify.Send(ctx, tx, notify.Change{Kind: notify.KindOrganisation, OrganisationID: orgID}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("revoke key: %w", err)
+		return fmt.Errorf("change key %s: %w", prefix, err)
 	}
-	fmt.Printf("revoked %s\n", prefix)
 	return nil
+}
+
+// keyUseInterval is the shortest time between two writes of one key's last_used_at.
+const keyUseInterval = time.Minute
+
+// keyUse remembers when this process last wrote each key's last_used_at.
+type keyUse struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	written map[uuid.UUID]time.Time
+}
+
+// maxRememberedKeys bounds keyUse's memory; past it the map is emptied, which costs at most one
+// extra write per key.
+const maxRememberedKeys = 10000
+
+// recordKeyUse stores when each key was last used, at most once a minute per key and process;
+// the UPDATE's own condition keeps several replicas to about the same pace.
+func recordKeyUse(pool *pgxpool.Pool, log *slog.Logger) fiber.Handler {
+	u := &keyUse{pool: pool, log: log, written: map[uuid.UUID]time.Time{}}
+	return func(c *fiber.Ctx) error {
+		if p := auth.From(c); p != nil && pool != nil && u.due(p.KeyID, time.Now()) {
+			u.write(c.UserContext(), p)
+		}
+		return c.Next()
+	}
+}
+
+func (u *keyUse) due(keyID uuid.UUID, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if last, ok := u.written[keyID]; ok && now.Sub(last) < keyUseInterval {
+		return false
+	}
+	if len(u.written) >= maxRememberedKeys {
+		clear(u.written)
+	}
+	u.written[keyID] = now
+	return true
+}
+
+// write updates last_used_at; a failure is logged and never fails the request.
+func (u *keyUse) write(ctx context.Context, p *auth.Principal) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_, err := u.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = now()
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, p.KeyID)
+	if err != nil {
+		u.log.Warn("recording the key's last use failed", "key_prefix", p.Prefix, "error", err.Error())
+	}
 }

@@ -24,8 +24,9 @@ commands:
   migrate   apply the database migrations and exit
   demo      load the demo shop and print a test-mode key (see 'booking-svc demo -h')
   keys      manage organisations and API keys (see 'booking-svc keys -h')
+  routes    print the public routes, one "METHOD /path" a line, and exit
 
-Every command reads DATABASE_URL.
+Every command but routes reads DATABASE_URL.
 `
 
 func main() {
@@ -49,6 +50,8 @@ func main() {
 		err = demo(ctx, args)
 	case "keys":
 		err = keys(ctx, args)
+	case "routes":
+		printRoutes(log)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -20,6 +20,7 @@ import (
 	"github.com/setora/rest/shared/db"
 	"github.com/setora/rest/shared/httpapi"
 	"github.com/setora/rest/shared/notify"
+	"github.com/setora/rest/shared/ratelimit"
 )
 
 type settings struct {
@@ -29,6 +30,7 @@ type settings struct {
 	MaxConns      int64
 	SweepInterval time.Duration
 	ShutdownDrain time.Duration
+	RedisURL      string
 }
 
 func loadSettings() (settings, error) {
@@ -40,6 +42,7 @@ func loadSettings() (settings, error) {
 		MaxConns:      env.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
 		SweepInterval: env.Duration("HOLD_SWEEP_INTERVAL", 5*time.Second),
 		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
+		RedisURL:      env.String("REDIS_URL", ""),
 	}
 	return s, env.Err()
 }
@@ -51,7 +54,8 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	}
 	log.Info("starting", "http_addr", cfg.HTTPAddr, "admin_addr", cfg.AdminAddr,
 		"database_url", config.MaskURL(cfg.DatabaseURL), "database_max_conns", cfg.MaxConns,
-		"hold_sweep_interval", cfg.SweepInterval.String(), "shutdown_drain", cfg.ShutdownDrain.String())
+		"hold_sweep_interval", cfg.SweepInterval.String(), "shutdown_drain", cfg.ShutdownDrain.String(),
+		"redis_url", config.MaskURL(cfg.RedisURL))
 
 	pool, err := db.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
 	if err != nil {
@@ -67,7 +71,12 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	defer stopEcho()
 	go echo.Run(echoCtx, cfg.DatabaseURL, log)
 	store := bookings.NewStore(pool, echo)
-	app := newApp(log, pool, store)
+	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL}, log, registry)
+	if err != nil {
+		return err
+	}
+	defer limiter.Close()
+	app := newApp(log, pool, store, echo, limiter)
 
 	sweepCtx, stopSweeping := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
@@ -112,12 +121,14 @@ func serve(ctx context.Context, log *slog.Logger) error {
 }
 
 // newApp mounts the public routes. Keys are checked against the database on every request, so
-// a revoked key stops working here at once.
-func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store) *fiber.App {
+// a revoked key stops working here at once. printRoutes builds it with nil dependencies.
+func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, echo *notify.Echo, limiter *ratelimit.Limiter) *fiber.App {
 	app := httpapi.NewApp(serviceName, log)
 	authenticator := auth.NewAuthenticator(pool, 0)
-	v1 := app.Group("/v1", authenticator.Middleware(), idempotency.Middleware(pool, log, nil))
-	api.Mount(v1, api.Deps{Pool: pool, Store: store, Log: log})
+	api.MountPublic(app)
+	v1 := app.Group("/v1", authenticator.Middleware(), ratelimit.Middleware(limiter), recordKeyUse(pool, log),
+		idempotency.Middleware(pool, log, nil))
+	api.Mount(v1, api.Deps{Pool: pool, Store: store, Echo: echo, Log: log})
 	return app
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make run: starts a private PostgreSQL (unless DATABASE_URL is set), migrates, loads the demo
-# shop, then runs both services behind one base URL, http://localhost:8080/v1. Ctrl-C stops
-# everything this script started.
+# make run: starts a private PostgreSQL (unless DATABASE_URL is set) and a private Redis for the
+# rate limits (unless REDIS_URL is set), migrates, loads the demo shop, then runs both services
+# behind one base URL, http://localhost:8080/v1. Ctrl-C stops everything this script started.
 #
 # REPLICAS=3 (make run-cluster) starts three availability-svc processes on 127.0.0.1:8101-8103
 # (admin ports 9101-9103) behind the same base URL, the local stand-in for the Deployment.
@@ -13,6 +13,7 @@ cd "$root"
 pg_port=${SETORA_PG_PORT:-54329}
 pids=()
 pg_dir=""
+redis_dir=""
 cleanup() {
   trap - INT TERM EXIT
   echo
@@ -20,6 +21,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$pg_dir" ]; then scripts/pg.sh stop "$pg_dir"; fi
+  if [ -n "$redis_dir" ]; then scripts/redis.sh stop "$redis_dir"; fi
   echo "Stopped."
   exit 0
 }
@@ -43,6 +45,16 @@ if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(scripts/pg.sh start "$pg_dir" "$pg_port")
 fi
 export DATABASE_URL
+
+if [ -z "${REDIS_URL:-}" ]; then
+  redis_dir=$(state_dir redis)
+  redis_port=${SETORA_REDIS_PORT:-16379}
+  echo "Starting the private Redis in $redis_dir on 127.0.0.1:$redis_port..."
+  # Without Redis each service limits requests on its own, which is exact for one replica each.
+  REDIS_URL=$(scripts/redis.sh start "$redis_dir" "$redis_port") ||
+    { echo "Redis did not start; rate limits are kept in each process instead." >&2; REDIS_URL=""; redis_dir=""; }
+fi
+export REDIS_URL
 reader=${READER_DATABASE_URL:-$(reader_url "$DATABASE_URL")}
 
 echo "Building..."

@@ -8,12 +8,14 @@ import (
 
 	"github.com/setora/rest/booking-svc/bookings"
 	"github.com/setora/rest/shared/auth"
+	"github.com/setora/rest/shared/notify"
 )
 
 // Deps are what the handlers need.
 type Deps struct {
 	Pool  *pgxpool.Pool
 	Store *bookings.Store
+	Echo  *notify.Echo
 	Log   *slog.Logger
 }
 
