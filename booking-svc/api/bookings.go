@@ -3,8 +3,11 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -163,22 +166,15 @@ func (r *createRequest) client() (*bookings.ClientInput, error) {
 	if utf8.RuneCountInString(in.Name) > maxNameLength {
 		return nil, apierr.Invalid("client.name", "client.name may be at most %d characters", maxNameLength)
 	}
-	if r.Client.Phone == "" && r.Client.Email == "" {
+	if strings.TrimSpace(r.Client.Phone) == "" && strings.TrimSpace(r.Client.Email) == "" {
 		return nil, apierr.Invalid("client", "a client needs a phone number or an e-mail address so they can be found again")
 	}
-	if r.Client.Phone != "" {
-		phone, err := bookings.NormalisePhone(r.Client.Phone)
-		if err != nil {
-			return nil, apierr.Invalid("client.phone", "client.phone is not a valid phone number; give it in international form such as +447700900123, or as a UK number")
-		}
-		in.Phone = phone
+	var err error
+	if in.Phone, err = normalisePhone("client.phone", r.Client.Phone); err != nil {
+		return nil, err
 	}
-	if r.Client.Email != "" {
-		email, err := bookings.NormaliseEmail(r.Client.Email)
-		if err != nil {
-			return nil, apierr.Invalid("client.email", "client.email is not a valid e-mail address")
-		}
-		in.Email = email
+	if in.Email, err = normaliseEmail("client.email", r.Client.Email); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
@@ -191,7 +187,7 @@ func ParseTimestamp(s string) (time.Time, error) {
 // GetBooking handles GET /v1/bookings/:id.
 func (h *Handlers) GetBooking(c *fiber.Ctx) error {
 	p := auth.From(c)
-	b, err := h.Store.Get(c.UserContext(), p.OrganisationID, c.Params("id"))
+	b, err := h.Store.Get(c.UserContext(), p.OrganisationID, p.Now(), c.Params("id"))
 	if err != nil {
 		return bookingError(err)
 	}
@@ -230,6 +226,265 @@ func (h *Handlers) CancelBooking(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"data": b.View(slots.DisplayDuration)})
 }
 
+type depositRequest struct {
+	AmountMinor      *int64 `json:"amount_minor"`
+	Currency         string `json:"currency"`
+	PaymentReference string `json:"payment_reference"`
+}
+
+type confirmRequest struct {
+	Deposit *depositRequest `json:"deposit"`
+}
+
+// maxPaymentReferenceLength bounds the caller's payment reference.
+const maxPaymentReferenceLength = 255
+
+// ConfirmBooking handles POST /v1/bookings/:id/confirm. The body is optional and carries the
+// deposit the caller took.
+func (h *Handlers) ConfirmBooking(c *fiber.Ctx) error {
+	var req confirmRequest
+	if len(c.Body()) > 0 {
+		if err := httpapi.DecodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	in, err := req.validate()
+	if err != nil {
+		return err
+	}
+	p := auth.From(c)
+	b, err := h.Store.Confirm(c.UserContext(), p.OrganisationID, p.Now(), c.Params("id"), in)
+	if err != nil {
+		return bookingError(err)
+	}
+	return c.JSON(fiber.Map{"data": b.View(slots.DisplayDuration)})
+}
+
+func (r *confirmRequest) validate() (bookings.ConfirmInput, error) {
+	var in bookings.ConfirmInput
+	if r.Deposit == nil {
+		return in, nil
+	}
+	d := r.Deposit
+	if d.AmountMinor == nil || *d.AmountMinor <= 0 {
+		return in, apierr.Invalid("deposit.amount_minor", "deposit.amount_minor must be a positive whole number of minor units, for example 1000 for £10.00")
+	}
+	if !currencyCode(d.Currency) {
+		return in, apierr.Invalid("deposit.currency", "deposit.currency %q must be an ISO 4217 code in capitals, for example \"GBP\"", d.Currency)
+	}
+	ref := strings.TrimSpace(d.PaymentReference)
+	if ref == "" || utf8.RuneCountInString(ref) > maxPaymentReferenceLength {
+		return in, apierr.Invalid("deposit.payment_reference", "deposit.payment_reference is required with a deposit: your payment provider's id for the payment, at most %d characters", maxPaymentReferenceLength)
+	}
+	in.Deposit = &bookings.Deposit{AmountMinor: *d.AmountMinor, Currency: d.Currency, PaymentReference: ref}
+	return in, nil
+}
+
+func currencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+type rescheduleRequest struct {
+	StartsAt string  `json:"starts_at"`
+	StaffID  *string `json:"staff_id"`
+}
+
+// RescheduleBooking handles POST /v1/bookings/:id/reschedule.
+func (h *Handlers) RescheduleBooking(c *fiber.Ctx) error {
+	var req rescheduleRequest
+	if err := httpapi.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	start, err := ParseTimestamp(req.StartsAt)
+	if err != nil {
+		return apierr.Invalid("starts_at", "starts_at %q must be an RFC 3339 time with an offset, for example 2026-05-12T09:00:00+01:00", req.StartsAt)
+	}
+	in := bookings.RescheduleInput{StartsAt: start}
+	if req.StaffID != nil {
+		id := uuid.Nil
+		if *req.StaffID != "any" {
+			id, err = uuid.Parse(*req.StaffID)
+			if err != nil || len(*req.StaffID) != 36 {
+				return apierr.Invalid("staff_id", "staff_id %q must be a staff member's UUID or \"any\"; leave it out to keep the booking's staff member", *req.StaffID)
+			}
+		}
+		in.StaffID = &id
+	}
+	p := auth.From(c)
+	b, err := h.Store.Reschedule(c.UserContext(), p.OrganisationID, p.Now(), c.Params("id"), in)
+	if err != nil {
+		return bookingError(err)
+	}
+	return c.JSON(fiber.Map{"data": b.View(slots.DisplayDuration)})
+}
+
+// CompleteBooking handles POST /v1/bookings/:id/complete.
+func (h *Handlers) CompleteBooking(c *fiber.Ctx) error {
+	return h.markAttendance(c, h.Store.Complete)
+}
+
+// NoShowBooking handles POST /v1/bookings/:id/no_show.
+func (h *Handlers) NoShowBooking(c *fiber.Ctx) error {
+	return h.markAttendance(c, h.Store.NoShow)
+}
+
+type attendanceFunc func(ctx context.Context, orgID uuid.UUID, now time.Time, idOrRef string) (*bookings.Booking, error)
+
+// markAttendance takes no fields; a body, if sent, must be an empty JSON object.
+func (h *Handlers) markAttendance(c *fiber.Ctx, mark attendanceFunc) error {
+	if len(c.Body()) > 0 {
+		var empty struct{}
+		if err := httpapi.DecodeJSON(c, &empty); err != nil {
+			return err
+		}
+	}
+	p := auth.From(c)
+	b, err := mark(c.UserContext(), p.OrganisationID, p.Now(), c.Params("id"))
+	if err != nil {
+		return bookingError(err)
+	}
+	return c.JSON(fiber.Map{"data": b.View(slots.DisplayDuration)})
+}
+
+// PaginationView is the pagination object of every list answer.
+type PaginationView struct {
+	NextCursor *string `json:"next_cursor"`
+	HasMore    bool    `json:"has_more"`
+}
+
+func paginationOf[T any](page bookings.Page[T]) PaginationView {
+	v := PaginationView{HasMore: page.HasMore}
+	if page.NextCursor != "" {
+		v.NextCursor = &page.NextCursor
+	}
+	return v
+}
+
+// ListBookings handles GET /v1/bookings.
+func (h *Handlers) ListBookings(c *fiber.Ctx) error {
+	if err := allowOnly(c, "location_slug", "staff_id", "client_id", "status", "starts_from", "starts_before", "limit", "cursor"); err != nil {
+		return err
+	}
+	filter, err := bookingFilter(c)
+	if err != nil {
+		return err
+	}
+	return h.listBookings(c, filter)
+}
+
+// listBookings answers one page of bookings matching filter, reading limit and cursor from the
+// query string.
+func (h *Handlers) listBookings(c *fiber.Ctx, filter bookings.ListFilter) error {
+	page, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	p := auth.From(c)
+	list, err := h.Store.List(c.UserContext(), p.OrganisationID, p.Now(), filter, page)
+	if err != nil {
+		return bookingError(err)
+	}
+	views := make([]bookings.View, len(list.Items))
+	for i, b := range list.Items {
+		views[i] = b.View(slots.DisplayDuration)
+	}
+	return c.JSON(fiber.Map{"data": views, "pagination": paginationOf(list)})
+}
+
+// bookingStatuses are the statuses a list may be filtered by.
+var bookingStatuses = []string{bookings.StatusHeld, bookings.StatusConfirmed, bookings.StatusCancelled,
+	bookings.StatusExpired, bookings.StatusCompleted, bookings.StatusNoShow}
+
+func bookingFilter(c *fiber.Ctx) (bookings.ListFilter, error) {
+	f := bookings.ListFilter{LocationSlug: c.Query("location_slug")}
+	var err error
+	if f.StaffID, err = queryUUID(c, "staff_id"); err != nil {
+		return f, err
+	}
+	if f.ClientID, err = queryUUID(c, "client_id"); err != nil {
+		return f, err
+	}
+	if raw := c.Query("status"); raw != "" {
+		for _, status := range strings.Split(raw, ",") {
+			if !slices.Contains(bookingStatuses, status) {
+				return f, apierr.Invalid("status", "status %q is not a booking status; use one or more of %s, separated by commas",
+					status, strings.Join(bookingStatuses, ", "))
+			}
+			f.Statuses = append(f.Statuses, status)
+		}
+	}
+	if f.StartsFrom, err = queryTime(c, "starts_from"); err != nil {
+		return f, err
+	}
+	if f.StartsBefore, err = queryTime(c, "starts_before"); err != nil {
+		return f, err
+	}
+	if !f.StartsFrom.IsZero() && !f.StartsBefore.IsZero() && !f.StartsFrom.Before(f.StartsBefore) {
+		return f, apierr.Invalid("starts_before", "starts_before must be later than starts_from")
+	}
+	return f, nil
+}
+
+// allowOnly rejects query parameters other than names, so a misspelt filter is an error rather
+// than silently ignored.
+func allowOnly(c *fiber.Ctx, names ...string) error {
+	var unknown string
+	c.Context().QueryArgs().VisitAll(func(key, _ []byte) {
+		if unknown == "" && !slices.Contains(names, string(key)) {
+			unknown = string(key)
+		}
+	})
+	if unknown != "" {
+		return apierr.Invalid(unknown, "query parameter %q is not supported here; use %s", unknown, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+func queryUUID(c *fiber.Ctx, name string) (uuid.UUID, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return uuid.Nil, apierr.Invalid(name, "%s %q is not a UUID", name, raw)
+	}
+	return id, nil
+}
+
+func queryTime(c *fiber.Ctx, name string) (time.Time, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	t, err := ParseTimestamp(raw)
+	if err != nil {
+		return time.Time{}, apierr.Invalid(name, "%s %q must be an RFC 3339 time with an offset, for example 2026-05-12T00:00:00+01:00 (write + as %%2B in a URL)", name, raw)
+	}
+	return t, nil
+}
+
+// pageRequest reads limit (1 to 100, 20 by default) and cursor.
+func pageRequest(c *fiber.Ctx) (bookings.PageRequest, error) {
+	page := bookings.PageRequest{Limit: bookings.DefaultPageSize, Cursor: c.Query("cursor")}
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > bookings.MaxPageSize {
+			return page, apierr.Invalid("limit", "limit %q must be a whole number from 1 to %d", raw, bookings.MaxPageSize)
+		}
+		page.Limit = n
+	}
+	return page, nil
+}
+
 // AlternativeView is one bookable slot offered with a 409.
 type AlternativeView struct {
 	StartsAt string    `json:"starts_at"`
@@ -244,6 +499,7 @@ func bookingError(err error) error {
 	var rule *bookings.RuleError
 	var missingService *bookings.ServiceNotFoundError
 	var transition *bookings.TransitionError
+	var deposit *bookings.DepositError
 	switch {
 	case errors.As(err, &taken):
 		e := apierr.New(http.StatusConflict, "slot_unavailable", "starts_at",
@@ -265,7 +521,18 @@ func bookingError(err error) error {
 			"no active service with id %s; list services with GET /v1/services", missingService.ID)
 	case errors.As(err, &transition):
 		return apierr.New(http.StatusConflict, "invalid_status_transition", "status",
-			"a %s booking cannot become %s", transition.From, transition.To)
+			"%s; GET the booking to see its status", transition.Error())
+	case errors.Is(err, bookings.ErrHoldExpired):
+		return apierr.New(http.StatusConflict, "hold_expired", "id",
+			"the hold has expired and its slot may have been taken; ask for availability and create a new booking")
+	case errors.Is(err, bookings.ErrNotStarted):
+		return apierr.New(http.StatusUnprocessableEntity, "booking_not_started", "id",
+			"the booking has not started yet; mark it completed or no_show from its start time on")
+	case errors.As(err, &deposit):
+		return depositError(deposit)
+	case errors.Is(err, bookings.ErrInvalidCursor):
+		return apierr.Invalid("cursor", "cursor is not one this list issued with these filters; "+
+			"pass next_cursor from the previous page unchanged, with the same filters, or leave it out to start again")
 	case errors.Is(err, bookings.ErrNotFound):
 		return apierr.New(http.StatusNotFound, "booking_not_found", "id",
 			"no booking with that id or reference; check it, or list bookings with GET /v1/bookings")
@@ -284,6 +551,26 @@ func bookingError(err error) error {
 }
 
 const offsetTime = "2006-01-02T15:04:05-07:00"
+
+// depositError turns a rejected deposit into a 422 whose code names the problem. Amounts in
+// messages are in minor units, as the API takes them.
+func depositError(e *bookings.DepositError) error {
+	switch e.Problem {
+	case bookings.DepositMissing:
+		return apierr.New(http.StatusUnprocessableEntity, "deposit_required", "deposit",
+			"these services require a deposit of %d (minor units of %s); take it and confirm again with deposit.amount_minor, currency and payment_reference",
+			e.RequiredMinor, e.Currency)
+	case bookings.DepositShort:
+		return apierr.New(http.StatusUnprocessableEntity, "deposit_insufficient", "deposit.amount_minor",
+			"the deposit is less than the %d (minor units of %s) these services require; the hold is unchanged", e.RequiredMinor, e.Currency)
+	case bookings.DepositCurrencyMismatch:
+		return apierr.New(http.StatusUnprocessableEntity, "deposit_currency_mismatch", "deposit.currency",
+			"the deposit must be in %s, the currency of the services", e.Currency)
+	default:
+		return apierr.New(http.StatusUnprocessableEntity, "deposit_above_price", "deposit.amount_minor",
+			"the deposit is more than the price of %d (minor units of %s); record at most the price", e.PriceMinor, e.Currency)
+	}
+}
 
 // ruleError turns a slot-engine rule into a 422 whose code names the rule.
 func ruleError(rule error) error {

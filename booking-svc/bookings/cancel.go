@@ -17,21 +17,19 @@ func (s *Store) Cancel(ctx context.Context, orgID uuid.UUID, now time.Time, idOr
 		if err != nil {
 			return err
 		}
-		if b.Status != StatusHeld && b.Status != StatusConfirmed {
-			return &TransitionError{From: b.Status, To: StatusCancelled}
-		}
-		if b.Status == StatusHeld && b.HoldExpiresAt != nil && !now.Before(*b.HoldExpiresAt) {
-			return &TransitionError{From: StatusExpired, To: StatusCancelled}
+		to, err := nextStatus(b, ActionCancel, now)
+		if err != nil {
+			return err
 		}
 
-		err = tx.QueryRow(ctx, `UPDATE bookings SET status = 'cancelled', cancel_reason = $2, cancelled_by = $3,
-				cancelled_at = $4, hold_expires_at = NULL, version = version + 1, updated_at = now()
-			WHERE id = $1 RETURNING version, updated_at`, b.ID, in.Reason, in.CancelledBy, now).
+		err = tx.QueryRow(ctx, `UPDATE bookings SET status = $2, cancel_reason = $3, cancelled_by = $4,
+				cancelled_at = $5, hold_expires_at = NULL, version = version + 1, updated_at = now()
+			WHERE id = $1 RETURNING version, updated_at`, b.ID, to, in.Reason, in.CancelledBy, now).
 			Scan(&b.Version, &b.UpdatedAt)
 		if err != nil {
-			return fmt.Errorf("cancel booking: %w", err)
+			return fmt.Errorf("cancel booking %s: %w", b.ID, err)
 		}
-		b.Status, b.HoldExpiresAt = StatusCancelled, nil
+		b.Status, b.HoldExpiresAt = to, nil
 		b.CancelReason, b.CancelledBy, b.CancelledAt = &in.Reason, &in.CancelledBy, &now
 
 		if err := writeEvent(ctx, tx, b, "booking.cancelled"); err != nil {

@@ -1,6 +1,7 @@
-// Package bookings holds booking-svc's booking lifecycle: each write runs in one PostgreSQL
-// transaction that re-checks the slot with the slot engine, changes rows, writes an outbox event
-// and queues a change notification for the availability caches.
+// Package bookings holds booking-svc's booking and client lifecycle. Each booking write runs in
+// one PostgreSQL transaction that re-checks the slot with the slot engine where the slot
+// changes, changes rows, writes an outbox event and queues a change notification for the
+// availability caches.
 package bookings
 
 import (
@@ -102,6 +103,19 @@ type CancelInput struct {
 	CancelledBy string
 }
 
+// ConfirmInput is a validated request to confirm a hold. Deposit is nil when the caller took
+// no payment.
+type ConfirmInput struct {
+	Deposit *Deposit
+}
+
+// RescheduleInput is a validated request to move a booking. StaffID nil keeps the booking's
+// staff member; a pointer to uuid.Nil means any staff member who performs every service.
+type RescheduleInput struct {
+	StartsAt time.Time
+	StaffID  *uuid.UUID
+}
+
 // Errors the store returns; the API maps each to a status and code.
 var (
 	ErrNotFound          = errors.New("booking not found")
@@ -109,7 +123,51 @@ var (
 	ErrClientNotFound    = errors.New("client not found")
 	ErrStaffNotFound     = errors.New("staff member not found")
 	ErrInvalidTransition = errors.New("status transition not allowed")
+	// ErrHoldExpired means the booking is a hold whose expiry has passed, whether or not the
+	// sweeper has marked it expired yet.
+	ErrHoldExpired = errors.New("hold has expired")
+	// ErrNotStarted means a booking was to be marked completed or no_show before its start.
+	ErrNotStarted = errors.New("booking has not started yet")
+	// ErrClientErased means the client's personal data was erased, so it can no longer change.
+	ErrClientErased = errors.New("client has been erased")
+	// ErrInvalidCursor means a pagination cursor that this API did not issue for the request.
+	ErrInvalidCursor = errors.New("invalid pagination cursor")
 )
+
+// DepositProblem names why a deposit was rejected.
+type DepositProblem string
+
+// Reasons a deposit is rejected at confirmation.
+const (
+	DepositMissing          DepositProblem = "missing"
+	DepositShort            DepositProblem = "short"
+	DepositCurrencyMismatch DepositProblem = "currency_mismatch"
+	DepositAbovePrice       DepositProblem = "above_price"
+)
+
+// DepositError rejects a confirmation whose deposit does not cover what the services require.
+// Amounts are in minor units of Currency.
+type DepositError struct {
+	Problem       DepositProblem
+	RequiredMinor int64
+	PriceMinor    int64
+	Currency      string
+}
+
+func (e *DepositError) Error() string {
+	return fmt.Sprintf("deposit rejected (%s): %d %s required", e.Problem, e.RequiredMinor, e.Currency)
+}
+
+// ClientExistsError means another client of the organisation already has the phone number or
+// e-mail address; ID is that client. Field is "phone" or "email".
+type ClientExistsError struct {
+	ID    uuid.UUID
+	Field string
+}
+
+func (e *ClientExistsError) Error() string {
+	return fmt.Sprintf("client %s already has this %s", e.ID, e.Field)
+}
 
 // ServiceNotFoundError names a requested service the organisation does not offer.
 type ServiceNotFoundError struct{ ID uuid.UUID }
@@ -130,12 +188,13 @@ type RuleError struct{ Rule error }
 func (e *RuleError) Error() string { return "booking rule broken: " + e.Rule.Error() }
 func (e *RuleError) Unwrap() error { return e.Rule }
 
-// TransitionError means the booking's status does not allow the requested change.
+// TransitionError means the booking's status does not allow the requested action.
 type TransitionError struct {
-	From, To string
+	From   string
+	Action Action
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("cannot move a %s booking to %s", e.From, e.To)
+	return fmt.Sprintf("a booking with status %s cannot be %s", e.From, e.Action.pastTense())
 }
 func (e *TransitionError) Is(target error) bool { return target == ErrInvalidTransition }

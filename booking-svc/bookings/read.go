@@ -107,9 +107,14 @@ func loadServices(ctx context.Context, q schedule.Querier, list []*Booking) erro
 	return rows.Err()
 }
 
-// Get returns a booking by id or reference.
-func (s *Store) Get(ctx context.Context, orgID uuid.UUID, idOrRef string) (*Booking, error) {
-	return getBooking(ctx, s.pool, orgID, idOrRef, false)
+// Get returns a booking by id or reference. A hold past its expiry at now reads as expired.
+func (s *Store) Get(ctx context.Context, orgID uuid.UUID, now time.Time, idOrRef string) (*Booking, error) {
+	b, err := getBooking(ctx, s.pool, orgID, idOrRef, false)
+	if err != nil {
+		return nil, err
+	}
+	b.settle(now)
+	return b, nil
 }
 
 // writeEvent adds the booking's event to the outbox in the same transaction as its change.
@@ -143,15 +148,56 @@ func (s *Store) alternatives(ctx context.Context, orgID uuid.UUID, now time.Time
 	if err != nil {
 		return nil, loc.Zone
 	}
-	day := slots.DateOf(in.StartsAt, loc.Zone)
+	return s.nearestSlots(ctx, loc, engineServices(services), in.StaffID, now, in.StartsAt, nil), loc.Zone
+}
+
+// nearestSlots returns up to alternativesWanted bookable slots nearest to start, reading
+// outside any transaction. except, when not nil, does not count as busy. An error only means
+// no slots.
+func (s *Store) nearestSlots(ctx context.Context, loc *schedule.Location, services []slots.Service, staffID uuid.UUID,
+	now, start time.Time, except *ownBlock) []slots.Slot {
+	day := slots.DateOf(start, loc.Zone)
 	dates := make([]slots.Date, 0, 2*alternativeSpanDays+1)
 	for i := -alternativeSpanDays; i <= alternativeSpanDays; i++ {
 		dates = append(dates, day.AddDays(i))
 	}
 	days, err := schedule.LoadDays(ctx, s.pool, loc, dates)
 	if err != nil {
-		return nil, loc.Zone
+		return nil
 	}
-	q := slots.Query{Services: engineServices(services), StaffID: in.StaffID, Now: now}
-	return slots.Alternatives(days, q, in.StartsAt, alternativesWanted), loc.Zone
+	except.removeFrom(days)
+	q := slots.Query{Services: services, StaffID: staffID, Now: now}
+	return slots.Alternatives(days, q, start, alternativesWanted)
+}
+
+// ownBlock is the blocked interval of the booking being rescheduled, which must not conflict
+// with the booking itself.
+type ownBlock struct {
+	staffID  uuid.UUID
+	interval slots.Interval
+}
+
+// removeFrom drops the interval from its staff member's busy intervals on every day. The
+// exclusion constraint keeps a staff member's active intervals disjoint, so the interval
+// matches only the booking's own. A nil ownBlock removes nothing.
+func (o *ownBlock) removeFrom(days []slots.DaySchedule) {
+	if o == nil {
+		return
+	}
+	for i := range days {
+		for j := range days[i].Staff {
+			staff := &days[i].Staff[j]
+			if staff.StaffID != o.staffID {
+				continue
+			}
+			// Days may share one busy slice, so build a new one rather than edit it in place.
+			kept := make([]slots.Busy, 0, len(staff.Busy))
+			for _, busy := range staff.Busy {
+				if !busy.Interval.Start.Equal(o.interval.Start) || !busy.Interval.End.Equal(o.interval.End) {
+					kept = append(kept, busy)
+				}
+			}
+			staff.Busy = kept
+		}
+	}
 }

@@ -146,7 +146,7 @@ func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 			return err
 		}
 
-		slot, err := checkSlot(ctx, tx, loc, services, in.StaffID, now, in.StartsAt)
+		slot, err := checkSlot(ctx, tx, loc, engineServices(services), in.StaffID, now, in.StartsAt, nil)
 		if err != nil {
 			return err
 		}
@@ -209,16 +209,18 @@ func checkStaff(ctx context.Context, tx pgx.Tx, orgID, staffID uuid.UUID) error 
 	return nil
 }
 
-// checkSlot re-runs the slot engine on the rows this transaction sees. The dates read start a
-// day early because a working window that crosses midnight belongs to the day it starts on.
-func checkSlot(ctx context.Context, tx pgx.Tx, loc *schedule.Location, services []schedule.Service,
-	staffID uuid.UUID, now, start time.Time) (slots.Slot, error) {
+// checkSlot re-runs the slot engine on the rows this transaction sees, with except not counting
+// as busy when it is not nil. The dates read start a day early because a working window that
+// crosses midnight belongs to the day it starts on.
+func checkSlot(ctx context.Context, tx pgx.Tx, loc *schedule.Location, services []slots.Service,
+	staffID uuid.UUID, now, start time.Time, except *ownBlock) (slots.Slot, error) {
 	day := slots.DateOf(start, loc.Zone)
 	days, err := schedule.LoadDays(ctx, tx, loc, []slots.Date{day.AddDays(-1), day})
 	if err != nil {
 		return slots.Slot{}, fmt.Errorf("read schedule: %w", err)
 	}
-	slot, err := slots.Check(days, slots.Query{Services: engineServices(services), StaffID: staffID, Now: now}, start)
+	except.removeFrom(days)
+	slot, err := slots.Check(days, slots.Query{Services: services, StaffID: staffID, Now: now}, start)
 	if errors.Is(err, slots.ErrSlotTaken) {
 		return slots.Slot{}, &SlotTakenError{}
 	}
