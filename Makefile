@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help run run-cluster test build vet
+.PHONY: help run run-cluster test build vet k8s-tools k8s-check
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -22,3 +22,9 @@ build: ## Build the binaries into bin/
 vet: ## Check formatting and run go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt would change the files above"; exit 1; }
 	go vet ./...
+
+k8s-tools: ## Install promtool and kube-score for k8s-check
+	@scripts/install-tools.sh
+
+k8s-check: k8s-tools ## Render and check k8s/ and skaffold.yaml without a cluster
+	@scripts/k8s-check.sh
