@@ -12,6 +12,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // zones resolve without the operating system's files
 
+	"github.com/setora/rest/booking-svc/webhooks"
 	"github.com/setora/rest/shared/db"
 )
 
@@ -83,5 +84,17 @@ func migrate(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("migrations applied", "count", len(applied), "files", applied)
+
+	// River's tables, which hold the webhook delivery queue, come from River's own migrator.
+	pool, err := db.Connect(ctx, url, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	versions, err := webhooks.MigrateQueue(ctx, pool)
+	if err != nil {
+		return err
+	}
+	log.Info("job queue migrations applied", "count", len(versions), "versions", versions)
 	return nil
 }

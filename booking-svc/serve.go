@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/setora/rest/booking-svc/api"
 	"github.com/setora/rest/booking-svc/bookings"
 	"github.com/setora/rest/booking-svc/idempotency"
+	"github.com/setora/rest/booking-svc/webhooks"
 	"github.com/setora/rest/shared/admin"
 	"github.com/setora/rest/shared/auth"
 	"github.com/setora/rest/shared/config"
@@ -31,6 +33,7 @@ type settings struct {
 	SweepInterval time.Duration
 	ShutdownDrain time.Duration
 	RedisURL      string
+	Webhooks      webhooks.Config
 }
 
 func loadSettings() (settings, error) {
@@ -43,8 +46,9 @@ func loadSettings() (settings, error) {
 		SweepInterval: env.Duration("HOLD_SWEEP_INTERVAL", 5*time.Second),
 		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
 		RedisURL:      env.String("REDIS_URL", ""),
+		Webhooks:      webhooks.LoadConfig(&env),
 	}
-	return s, env.Err()
+	return s, errors.Join(env.Err(), s.Webhooks.Validate())
 }
 
 func serve(ctx context.Context, log *slog.Logger) error {
@@ -77,6 +81,23 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	}
 	defer limiter.Close()
 	app := newApp(log, pool, store, echo, limiter)
+
+	// Webhook delivery: the outbox dispatcher and River's workers. The deferred Stop runs after
+	// the HTTP server has drained, and lets running deliveries finish for up to 10 seconds.
+	deliveries, err := webhooks.NewService(pool, cfg.Webhooks, registry, log)
+	if err != nil {
+		return err
+	}
+	if err := deliveries.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := deliveries.Stop(stopCtx); err != nil {
+			log.Error("webhook delivery shutdown failed", "error", err.Error())
+		}
+	}()
 
 	sweepCtx, stopSweeping := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
