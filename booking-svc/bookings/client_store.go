@@ -98,7 +98,7 @@ func (s *Store) CreateClient(ctx context.Context, orgID uuid.UUID, in NewClient)
 func (s *Store) clientHolding(ctx context.Context, orgID, except uuid.UUID, phone, email string) (*ClientExistsError, error) {
 	var id uuid.UUID
 	var samePhone bool
-	err := s.pool.QueryRow(ctx, `SELECT id, phone IS NOT DISTINCT FROM NULLIF($3, '') FROM clients
+	err := s.pool.QueryRow(ctx, `SELECT id, coalesce(phone = NULLIF($3, ''), false) FROM clients
 		WHERE organisation_id = $1 AND id <> $2 AND (phone = NULLIF($3, '') OR lower(email) = lower(NULLIF($4, '')))
 		ORDER BY 2 DESC LIMIT 1`, orgID, except, phone, email).Scan(&id, &samePhone)
 	if errors.Is(err, pgx.ErrNoRows) {
