@@ -1,10 +1,10 @@
 // Package slotquery parses and validates the query parameters of an availability request:
-// service_ids, date, days, staff_id and timezone. It performs no I/O except that time zone
-// names are checked with time.LoadLocation.
+// service_ids, date, days, staff_id and timezone. Its only I/O is time.LoadLocation reading zone
+// data to check a timezone parameter.
 //
 // NOTE: time.LoadLocation needs zone data at run time. A binary that runs where
-// /usr/share/zoneinfo is missing (a distroless or scratch image) must import time/tzdata,
-// or every timezone parameter is rejected as unknown.
+// /usr/share/zoneinfo is missing (a distroless or scratch image) must import time/tzdata, or
+// every timezone parameter except UTC is rejected as unknown.
 package slotquery
 
 import (
@@ -43,13 +43,13 @@ type Request struct {
 	ServiceIDs []uuid.UUID    // 1 to MaxServices distinct ids, in the order given
 	Date       slots.Date     // first local date to list
 	Days       int            // number of dates to list, 1 to MaxDays
-	StaffID    uuid.UUID      // the staff member asked for, or uuid.Nil for any staff member
-	TimeZone   *time.Location // the zone asked for, or nil when timezone is absent
+	StaffID    uuid.UUID      // the staff member requested, or uuid.Nil for any
+	TimeZone   *time.Location // the zone requested, or nil when timezone is absent
 }
 
-// ParamError is a rejected query parameter. Message is a complete sentence for the client that
-// names the value and says what to send instead. Param is empty when the query string as a whole
-// is malformed.
+// ParamError is a rejected query parameter. Message is meant for the client. It names the
+// parameter and the value and describes what to send instead. Param is empty when a parameter
+// name itself is not valid URL encoding.
 type ParamError struct {
 	Param   string
 	Message string

@@ -70,7 +70,7 @@ func BenchmarkFind7Days12Staff(b *testing.B) { benchmarkFind(b, 15) }
 // candidate starts, to show that allocations do not grow with them.
 func BenchmarkFind7Days12StaffStep5(b *testing.B) { benchmarkFind(b, 5) }
 
-// BenchmarkFind7DaysOneStaff lists a week of slots for one staff member asked for by id.
+// BenchmarkFind7DaysOneStaff lists a week of slots for one requested staff member.
 func BenchmarkFind7DaysOneStaff(b *testing.B) {
 	days, query := benchmarkWeek(15)
 	query.StaffID = days[0].Staff[3].StaffID

@@ -9,7 +9,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Errors that Check returns, wrapped with the start it checked. Test for them with errors.Is.
+// Errors that Check returns. It wraps them with the start it checked, or for ErrInvalidQuery with
+// the problem in the query, so test for them with errors.Is.
 var (
 	// ErrInvalidQuery means the query has no services, more than MaxServices, or a duration or
 	// buffer that is not a positive (for buffers, non-negative) whole number of seconds.
@@ -22,12 +23,12 @@ var (
 	// ErrBeyondWindow means the start is at or after local midnight at the end of the booking
 	// window.
 	ErrBeyondWindow = errors.New("start is beyond the booking window")
-	// ErrServiceNotPerformed means that the staff member asked for, or with any staff every
-	// staff member working that day, lacks at least one of the services.
+	// ErrServiceNotPerformed means the requested staff member lacks at least one of the
+	// services. With any staff, it means every staff member listed that day lacks one.
 	ErrServiceNotPerformed = errors.New("no matching staff member performs every requested service")
 	// ErrOutsideHours means the appointment does not fit any working window of a staff member
 	// who performs the services, or any opening window of the location, or the location is
-	// closed that day, or nobody matching the query works that day. ErrOffGrid, ErrOnBreak and
+	// closed that day, or no matching staff member works that day. ErrOffGrid, ErrOnBreak and
 	// ErrTimeOff are more specific forms of it, and errors.Is matches them to ErrOutsideHours.
 	ErrOutsideHours = errors.New("start is outside working or opening hours")
 	// ErrOffGrid means the appointment fits the hours but the start is not a working window's
@@ -52,8 +53,8 @@ func (e *outsideHoursError) Error() string { return e.message }
 func (e *outsideHoursError) Unwrap() error { return ErrOutsideHours }
 
 // hoursRank orders the reasons that depend on one staff member's day, so that Check reports the
-// one closest to a bookable slot: a start that fits somebody's hours but is taken reports
-// ErrSlotTaken rather than the ErrOutsideHours of the other staff members and days.
+// one closest to a bookable slot. For example, a start that fits one staff member's hours but is
+// taken reports ErrSlotTaken, not the ErrOutsideHours of the other staff members and days.
 var hoursRank = map[error]int{
 	ErrOutsideHours: 1,
 	ErrOffGrid:      2,
@@ -105,10 +106,12 @@ type checker struct {
 	found bool
 	best  candidate
 
-	tooSoon          bool
-	beyondWindow     bool
-	sawStaff         bool // an open day lists a staff member that matches q.StaffID
-	sawPerformer     bool // one of them performs every service
+	tooSoon      bool
+	beyondWindow bool
+	// sawStaff is set when an open day that could list the start has a staff member matching
+	// q.StaffID, and sawPerformer when one of them performs every service.
+	sawStaff         bool
+	sawPerformer     bool
 	hoursReason      error
 	hoursReasonRank  int
 	startSeconds     int64
@@ -128,7 +131,11 @@ func (c *checker) addDay(ctx *dayContext, dayIndex int) {
 		c.beyondWindow = true
 		return
 	}
-	if ctx.day.Closed {
+	// Every window of the day lies between its local midnight and the midnight two days later,
+	// so a day whose range misses the start cannot list it.
+	dayStart := ctx.zone.resolve(ctx.midnight)
+	dayEnd := ctx.zone.resolve(ctx.midnight + 2*secondsPerDay)
+	if ctx.day.Closed || c.startSeconds < dayStart || c.startSeconds >= dayEnd {
 		c.addHoursReason(ErrOutsideHours)
 		return
 	}
@@ -232,9 +239,9 @@ func overlapsAny(spans []span, interval span) bool {
 	return false
 }
 
-// Alternatives returns up to n bookable slots nearest in time to start, for an answer that
-// rejects start. Slots equally far from start go to the earlier one first. The result is sorted
-// by start and includes start itself when it is bookable.
+// Alternatives returns up to n bookable slots nearest in time to start, for a 409 Conflict
+// response that rejects start. Of two slots equally far from start, the earlier one is chosen
+// first. The result is sorted by start and includes start itself when it is bookable.
 func Alternatives(days []DaySchedule, q Query, start time.Time, n int) []Slot {
 	if n <= 0 {
 		return nil

@@ -43,7 +43,7 @@ func TestCheck(t *testing.T) {
 		wantStaff uuid.UUID
 	}{
 		{name: "free start", start: "2026-06-10T09:00:00+01:00", wantStaff: staffA},
-		{name: "free start asked for staff", start: "2026-06-10T09:00:00+01:00", staffID: staffA, wantStaff: staffA},
+		{name: "free start for requested staff", start: "2026-06-10T09:00:00+01:00", staffID: staffA, wantStaff: staffA},
 		{name: "past", start: "2026-06-10T07:30:00+01:00", wantErr: ErrInPast},
 		{name: "past and taken", start: "2026-06-09T10:00:00+01:00", wantErr: ErrInPast},
 		{name: "within notice", start: "2026-06-10T08:30:00+01:00", wantErr: ErrTooSoon},

@@ -25,9 +25,9 @@ func formatMinutes(minutes uint64) string {
 	}
 }
 
-func pluralise(n uint64, one, many string) string {
+func pluralise(n uint64, singular, plural string) string {
 	if n == 1 {
-		return "1 " + one
+		return "1 " + singular
 	}
-	return strconv.FormatUint(n, 10) + " " + many
+	return strconv.FormatUint(n, 10) + " " + plural
 }

@@ -58,7 +58,8 @@ type Query struct {
 // working windows of that date, with overlaps counted once. The same rule picks between days
 // when two DaySchedules produce the same instant, and Check picks the same staff member.
 //
-// All days passed in one call must belong to one location and carry the same Rules.
+// Each day is evaluated with its own Rules. Callers pass the days of one location, whose Rules
+// are the same.
 func Find(days []DaySchedule, q Query) []Slot {
 	appt, err := newAppointment(q.Services)
 	if err != nil {
@@ -118,7 +119,6 @@ type span struct {
 // dayContext holds what Find and Check derive from one DaySchedule and the query's Now.
 type dayContext struct {
 	day      *DaySchedule
-	tz       *time.Location
 	zone     zoneSpan
 	midnight int64 // local midnight of the date, in wall-clock seconds
 	step     int64 // slot step in seconds, or 0 when the rules give no valid step
@@ -164,7 +164,6 @@ func (c *ruleCache) context(d *DaySchedule, now time.Time) dayContext {
 
 	ctx := dayContext{
 		day:       d,
-		tz:        tz,
 		zone:      c.zone,
 		midnight:  midnight,
 		notice:    c.notice,
@@ -269,8 +268,8 @@ func unionSpans(dst, a, b []span) []span {
 	return dst
 }
 
-// sortSpans sorts spans by start. Busy intervals usually arrive sorted or nearly so, which an
-// insertion sort handles in about linear time.
+// sortSpans sorts spans by start. One staff member's day has few spans, often already in order,
+// so short lists use an insertion sort, which takes linear time on ordered input.
 func sortSpans(spans []span) {
 	if len(spans) > 32 {
 		slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
@@ -331,6 +330,7 @@ func compareRank(busyA int64, staffA uuid.UUID, busyB int64, staffB uuid.UUID) i
 	return bytes.Compare(staffA[:], staffB[:])
 }
 
+// ceilUnix returns t in Unix seconds, rounded up to a whole second.
 func ceilUnix(t time.Time) int64 {
 	if t.Nanosecond() > 0 {
 		return t.Unix() + 1
@@ -384,8 +384,9 @@ func ranksBefore(a, b *staffStarts) bool {
 	return a.idLow < b.idLow
 }
 
-// scratch holds Find's working buffers. Find takes one from scratchPool and returns it, so a
-// steady stream of queries allocates only the result slice.
+// scratch holds Find's working buffers. Find takes one from scratchPool and puts it back, so a
+// steady stream of queries usually allocates only the result slice. The pool may drop idle
+// buffers at a garbage collection, and the next query then allocates them again.
 type scratch struct {
 	opening   []span
 	windows   []span
@@ -540,6 +541,8 @@ func (work *scratch) mergeLists(dayIndex int) {
 			return
 		}
 
+		// Lists before winner have later heads, so only winner and the lists after it can start
+		// at earliest.
 		for i := winner; i < len(heads); i++ {
 			if heads[i] != earliest {
 				continue
@@ -617,6 +620,8 @@ func (work *scratch) slots(days []DaySchedule, duration int64) []Slot {
 	return result
 }
 
+// newSlot converts a chosen start into a Slot shown in the zone of its day, as slots does for
+// each start.
 func newSlot(c candidate, day *DaySchedule, duration int64) Slot {
 	tz := zoneOrUTC(day.Rules.TimeZone)
 	return Slot{

@@ -94,7 +94,7 @@ func TestFind(t *testing.T) {
 			want:  series("2026-03-22", hm(10, 0), hm(15, 0), 60, "Z"),
 		},
 		{
-			name:  "fall-back day offers the repeated hour twice",
+			name:  "fall-back day repeats an hour",
 			days:  []DaySchedule{shopDay(fallDay, 60, window(hm(0, 0), hm(3, 0)))},
 			query: Query{Services: []Service{minutes(60)}, Now: longBefore},
 			want: []string{
@@ -103,7 +103,7 @@ func TestFind(t *testing.T) {
 			},
 		},
 		{
-			name: "fall-back booking of first 01:00 leaves the second",
+			name: "fall-back booking keeps second 01:00",
 			days: []DaySchedule{withBusy(shopDay(fallDay, 60, window(hm(0, 0), hm(3, 0))),
 				booked(t, "2026-10-25T01:00:00+01:00", "2026-10-25T02:00:00+01:00"))},
 			query: Query{Services: []Service{minutes(60)}, Now: longBefore},
@@ -116,7 +116,7 @@ func TestFind(t *testing.T) {
 			want:  nil,
 		},
 		{
-			name:  "hours across spring gap step in elapsed time",
+			name:  "spring gap skipped in elapsed time",
 			days:  []DaySchedule{shopDay(springDay, 60, window(hm(0, 0), hm(3, 0)))},
 			query: Query{Services: []Service{minutes(60)}, Now: longBefore},
 			want:  []string{"2026-03-29T00:00:00Z", "2026-03-29T02:00:00+01:00"},
@@ -189,7 +189,7 @@ func TestFind(t *testing.T) {
 			),
 		},
 		{
-			name:  "time off asked from its third day",
+			name:  "time off from its third day",
 			days:  timeOffDays[2:],
 			query: Query{Services: []Service{minutes(60)}, Now: longBefore},
 			want:  series("2026-04-02", hm(12, 0), hm(16, 0), 60, "+01:00"),
@@ -213,7 +213,7 @@ func TestFind(t *testing.T) {
 			want:  series("2028-02-29", hm(9, 0), hm(11, 0), 60, "Z"),
 		},
 		{
-			name:  "window crossing midnight belongs to its start date",
+			name:  "midnight-crossing window keeps start date",
 			days:  []DaySchedule{nightDay, nightNextDay},
 			query: Query{Services: []Service{minutes(60)}, Now: longBefore},
 			want: []string{
@@ -307,7 +307,7 @@ func TestFind(t *testing.T) {
 			},
 		},
 		{
-			name: "overlapping working windows list each start once",
+			name: "overlapping windows list starts once",
 			days: []DaySchedule{shopDay(june10, 60,
 				window(hm(9, 0), hm(12, 0)), window(hm(10, 30), hm(12, 0)), window(hm(9, 0), hm(11, 0)))},
 			query: Query{Services: []Service{minutes(60)}, Now: longBefore},
@@ -394,7 +394,7 @@ func TestFindAnyStaff(t *testing.T) {
 		wantStaff func(start string) uuid.UUID
 	}{
 		{
-			name:      "cuts go to the less busy staff member",
+			name:      "cuts go to less busy staff",
 			day:       halfHourDay,
 			query:     Query{Services: []Service{cut}, Now: longBefore},
 			wantFirst: "2026-06-10T09:00:00+01:00",
@@ -403,7 +403,7 @@ func TestFindAnyStaff(t *testing.T) {
 			wantStaff: func(string) uuid.UUID { return staffB },
 		},
 		{
-			name:      "equally busy staff tie on smaller id",
+			name:      "equal busy time picks smaller id",
 			day:       twoBarbersDay(),
 			query:     Query{Services: []Service{cut}, Now: longBefore},
 			wantFirst: "2026-06-10T09:00:00+01:00",
@@ -421,7 +421,7 @@ func TestFindAnyStaff(t *testing.T) {
 			wantStaff: func(string) uuid.UUID { return staffB },
 		},
 		{
-			name:      "staff A asked for skips the booking",
+			name:      "requested staff A skips booking",
 			day:       halfHourDay,
 			query:     Query{Services: []Service{cut}, StaffID: staffA, Now: longBefore},
 			wantFirst: "2026-06-10T09:00:00+01:00",
@@ -453,7 +453,7 @@ func TestFindAnyStaff(t *testing.T) {
 	}
 }
 
-func TestFindAnyStaffOffersBookedHalfHourOnce(t *testing.T) {
+func TestFindAnyStaffFillsBookedStart(t *testing.T) {
 	day := twoBarbersDay(booked(t, "2026-06-10T10:00:00+01:00", "2026-06-10T10:30:00+01:00"))
 	day.Rules.StepMinutes = 30
 	// Staff B has more busy time than A here, so A takes every start except the one A is
@@ -510,7 +510,7 @@ func TestFindSeveralServices(t *testing.T) {
 			},
 		},
 		{
-			name:     "beard alone after a cut and beard booking",
+			name:     "beard after cut-and-beard booking",
 			day:      day(existing, cutAndBeard),
 			services: []Service{beard},
 			want:     []string{"2026-06-10T09:00:00+01:00", "2026-06-10T10:30:00+01:00", "2026-06-10T10:45:00+01:00"},
@@ -583,5 +583,30 @@ func TestFindEndAndZone(t *testing.T) {
 	}
 	if got[0].StaffID != staffA {
 		t.Errorf("slot goes to %s, want %s", got[0].StaffID, staffA)
+	}
+}
+
+// TestFindConcurrentCalls runs Find on shared schedules from several goroutines, as
+// availability-svc does with cached days. Under -race it also shows that Find does not write to
+// its input.
+func TestFindConcurrentCalls(t *testing.T) {
+	days, query := benchmarkWeek(15)
+	want := Find(days, query)
+
+	results := make(chan []Slot, 8)
+	for range 8 {
+		go func() {
+			var last []Slot
+			for range 20 {
+				last = Find(days, query)
+			}
+			results <- last
+		}()
+	}
+
+	for range 8 {
+		if got := <-results; !sameSlots(got, want) {
+			t.Errorf("concurrent Find returned %d slots that differ from the %d of a single call", len(got), len(want))
+		}
 	}
 }

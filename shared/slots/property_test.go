@@ -154,8 +154,8 @@ func referenceFind(tb testing.TB, base Date, days []DaySchedule, q Query) []Slot
 					if !insideOneWindow(start, start+duration, opening) {
 						continue
 					}
-					current, taken := chosen[start]
-					if !taken || busyMinutes < current.busy ||
+					current, alreadyChosen := chosen[start]
+					if !alreadyChosen || busyMinutes < current.busy ||
 						(busyMinutes == current.busy && staff.StaffID.String() < current.staff.String()) {
 						chosen[start] = choice{staff: staff.StaffID, busy: busyMinutes, tz: tz}
 					}

@@ -21,10 +21,10 @@ func offsetAt(sec int64, tz *time.Location) int64 {
 // Date.At documents: a reading inside a spring-forward gap resolves to the instant of the change,
 // and a reading in a repeated fall-back hour to its first occurrence.
 //
-// time.Date does not say which offset it uses inside a gap, so the rule is implemented here. A
-// reading w exists at instant w - o only when offset o is in force at that instant. The offsets
-// in force a day before and a day after w are the only candidates, because every offset in use
-// is less than a day. NOTE: this assumes at most one offset change within a day of wall. A zone
+// time.Date does not say which offset it uses inside a gap, so the rule is implemented here. The
+// reading exists at instant wall - offset only when that offset is in force at that instant. The
+// offsets in force a day before and a day after are the only candidates, because every UTC
+// offset in use is less than a day. NOTE: this assumes at most one offset change within a day of wall. A zone
 // with two changes that close together may resolve to the wrong instant, and nothing checks for it.
 func resolveWall(wall int64, tz *time.Location) int64 {
 	offsetBefore := offsetAt(wall-secondsPerDay, tz)
@@ -45,7 +45,7 @@ func resolveWall(wall int64, tz *time.Location) int64 {
 	// somewhere in (low, high]. The change is the first instant whose reading is past wall.
 	low, high := wall-offsetAfter, wall-offsetBefore
 	if low >= high {
-		return high
+		return high // two changes within a day, which the NOTE above excludes
 	}
 	for high-low > 1 {
 		middle := low + (high-low)/2
