@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help run run-cluster test build vet k8s-tools k8s-check
+.PHONY: help run run-cluster test build vet k8s-tools k8s-check bench loadtest-smoke
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -28,3 +28,9 @@ k8s-tools: ## Install promtool and kube-score for k8s-check
 
 k8s-check: k8s-tools ## Render and check k8s/ and skaffold.yaml without a cluster
 	@scripts/k8s-check.sh
+
+bench: ## Measure the figures in docs/benchmarks.md and rewrite it (about 10 minutes)
+	@scripts/bench.sh
+
+loadtest-smoke: ## Run the load generator for a few seconds on small data and verify the outcome
+	@scripts/test.sh ./loadtest/
