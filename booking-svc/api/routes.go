@@ -22,6 +22,8 @@ type Deps struct {
 // Mount adds every booking-svc route under v1, which already checks the key.
 func Mount(v1 fiber.Router, deps Deps) {
 	mountBookings(v1, deps)
+	mountCatalogue(v1, deps)
+	mountTestClock(v1, deps)
 	mountWebhooks(v1, deps)
 	mountEvents(v1, deps)
 	mountClients(v1, deps)
