@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,11 @@ func (s *stack) getFrom(base, path string) response {
 // and killing one replica mid-load loses no request that the others could serve.
 func TestThreeReplicas(t *testing.T) {
 	s := startStack(t)
+	// The load below is far above the default 120 requests a minute; this test is about
+	// replicas, not rate limits.
+	if _, err := s.pool.Exec(context.Background(), `UPDATE api_keys SET rate_limit_per_minute = 100000`); err != nil {
+		t.Fatalf("raise rate limit: %v", err)
+	}
 	s.setClock("2026-05-11T12:00:00+01:00")
 	reader := dbtest.ReaderURL(t, s.dbURL)
 

@@ -104,5 +104,8 @@ Try:
 Press Ctrl-C to stop.
 BANNER
 wait -n "${pids[@]}" || true
-echo "A service exited; see the logs in $logs." >&2
+# Ctrl-C reaches the services too, so one of them may exit just before the trap runs; give the
+# trap a moment before calling it a failure.
+sleep 1
+echo "A service exited on its own; see the logs in $logs." >&2
 exit 1
