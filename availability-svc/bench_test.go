@@ -84,7 +84,7 @@ func setUpBenchShop(b *testing.B) benchShop {
 		// Six in ten of the half-hour starts outside the break, chosen by a fixed pattern so that
 		// every run books the same share.
 		batch.Queue(`INSERT INTO bookings (organisation_id, reference, location_id, staff_id, status, starts_at, ends_at, blocked)
-			SELECT $1, 'SET-' || upper(substr(md5($3::uuid::text || d || m), 1, 6)), $2, $3::uuid, 'confirmed', t, t + interval '30 minutes',
+			SELECT $1, 'SET-' || lpad(upper(to_hex($5::int * 10000 + d * 100 + m / 30)), 6, '0'), $2, $3::uuid, 'confirmed', t, t + interval '30 minutes',
 				tstzrange(t, t + interval '30 minutes')
 			FROM generate_series(0, 6) d, generate_series(540, 1050, 30) m,
 				LATERAL (SELECT (($4::date + d) + make_interval(mins => m)) AT TIME ZONE 'Europe/London' AS t) x
@@ -119,7 +119,7 @@ func serve(b *testing.B, app *fiber.App) string {
 // goroutines.
 const benchConnections = 16
 
-// hammer sends the request over benchConnections connections until b.N requests are answered,
+// hammer sends the request over benchConnections connections until b.N responses arrive,
 // failing on any status but want, and reports requests per second. Requests take the keys in
 // turn.
 func hammer(b *testing.B, addr, path string, keys []string, want int, headers ...string) {
@@ -212,7 +212,7 @@ func warmCache(b *testing.B) func(*pgxpool.Pool, *serviceMetrics) cache.Reader {
 
 func noCache(pool *pgxpool.Pool, _ *serviceMetrics) cache.Reader { return cache.DBReader{DB: pool} }
 
-// BenchmarkAvailabilityHTTP measures the 7-day availability answer over loopback HTTP with the
+// BenchmarkAvailabilityHTTP measures the 7-day availability response over loopback HTTP with the
 // client in the same process, so client and server share the machine's cores:
 //
 //   - fixed-body: a Fiber handler on the same app setup returning the warm answer's bytes,

@@ -19,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// memoryResult is what loadtest memory writes.
+// memoryResult is the JSON output of loadtest memory.
 type memoryResult struct {
 	Target          string      `json:"target"`
 	MetricsURL      string      `json:"metrics_url"`
@@ -76,6 +76,8 @@ func memoryCommand(ctx context.Context, log *slog.Logger, args []string) error {
 		return errors.New(strings.Join(problems, "; "))
 	}
 
+	// The catalogue and bookings are written with SQL: hundreds of locations and hundreds of
+	// thousands of bookings through the API would take longer than the measurement itself.
 	locations := (*locationDays + *daysPerLocation - 1) / *daysPerLocation
 	cfg := shopConfig{Organisations: 1, Locations: locations, Staff: *staff, Weeks: (*daysPerLocation + 6) / 7,
 		Booked: *booked, KeysPerOrg: 8, Catalogue: "sql", Seed: "sql"}
@@ -170,7 +172,7 @@ func (m *memoryMeasure) run(ctx context.Context, log *slog.Logger) (memoryResult
 	return res, nil
 }
 
-// fill asks for days of every location, at most 31 days a request, four requests at a time,
+// fill requests days of every location, at most 31 days a request, four requests at a time,
 // and returns how many requests failed.
 func (m *memoryMeasure) fill(ctx context.Context, locs []*location, days int) int {
 	type request struct {

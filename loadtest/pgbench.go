@@ -19,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pgbenchResult is what loadtest pgbench writes.
+// pgbenchResult is the JSON output of loadtest pgbench.
 type pgbenchResult struct {
 	Date      time.Time   `json:"date"`
 	Machine   machineInfo `json:"machine"`
@@ -35,9 +35,9 @@ type pgbenchResult struct {
 }
 
 // pgbenchScript inserts one confirmed 30-minute booking per transaction. A sequence numbers
-// the rows, which gives every row its own reference, spreads them over the staff members and
-// moves each staff member's next booking half an hour on, so no insert ever conflicts; the
-// exclusion constraint and every index are still checked and written for each row.
+// the rows. The number gives every row its own reference, picks the staff member, and moves
+// each staff member's next booking half an hour on, so no insert conflicts. The exclusion
+// constraint and every index are still checked and written for each row.
 const pgbenchScript = `INSERT INTO bookings (organisation_id, reference, location_id, staff_id, status, starts_at, ends_at, blocked, source)
 SELECT '%[1]s', 'SET-' || lpad(upper(to_hex(n)), 6, '0'), '%[2]s', md5('%[3]s-' || (n %% %[4]d))::uuid, 'confirmed',
 	t, t + interval '30 minutes', tstzrange(t, t + interval '30 minutes'), 'pgbench'

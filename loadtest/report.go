@@ -33,17 +33,19 @@ type reportInputs struct {
 	dir                 string
 	availability, slots benchSet
 	bookingsBench       benchSet
-	bookings, rush      *runResult
-	mixed               *runResult
-	pgbench             *pgbenchResult
-	memory              *memoryResult
-	machine             machineInfo
-	date                time.Time
-	commit              string
-	postgres            string
-	loadStart, loadEnd  string
-	elapsed             string
-	replicas            int
+	// bookingsBenchFailures are the FAIL lines and messages of booking-svc's benchmark.
+	bookingsBenchFailures []string
+	bookings, rush        *runResult
+	mixed                 *runResult
+	pgbench               *pgbenchResult
+	memory                *memoryResult
+	machine               machineInfo
+	date                  time.Time
+	commit                string
+	postgres              string
+	loadStart, loadEnd    string
+	elapsed               string
+	replicas              int
 }
 
 func reportCommand(args []string) error {
@@ -70,10 +72,10 @@ func reportCommand(args []string) error {
 	if in.slots, err = readBenchFile(filepath.Join(*dir, fileSlotsBench)); err != nil {
 		return err
 	}
-	if _, statErr := os.Stat(filepath.Join(*dir, fileBookingsBench)); statErr == nil {
-		if in.bookingsBench, err = readBenchFile(filepath.Join(*dir, fileBookingsBench)); err != nil {
-			return err
-		}
+	if data, readErr := os.ReadFile(filepath.Join(*dir, fileBookingsBench)); readErr == nil {
+		in.bookingsBenchFailures = failureLines(string(data))
+		// A failed run may hold no results at all; the report then shows the failure alone.
+		in.bookingsBench, _ = readBenchFile(filepath.Join(*dir, fileBookingsBench))
 	}
 	for name, target := range map[string]any{fileBookings: &in.bookings, fileRush: &in.rush, fileMixed: &in.mixed,
 		filePgbench: &in.pgbench, fileMemory: &in.memory} {
@@ -93,6 +95,18 @@ func reportCommand(args []string) error {
 	}
 	fmt.Println("wrote", *out)
 	return nil
+}
+
+// failureLines returns the lines of go test output that report a failure.
+func failureLines(output string) []string {
+	var out []string
+	for _, line := range strings.Split(output, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "--- FAIL") || strings.Contains(trimmed, "_test.go:") {
+			out = append(out, trimmed)
+		}
+	}
+	return out
 }
 
 func readJSON(path string, target any) error {
@@ -153,7 +167,7 @@ func readBenchFile(path string) (benchSet, error) {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
 	if len(set) == 0 {
-		return nil, fmt.Errorf("%s holds no benchmark results", path)
+		return nil, fmt.Errorf("%s contains no benchmark results; check the go test -bench output in it", path)
 	}
 	return set, nil
 }
@@ -367,6 +381,10 @@ func writeBookings(w io.Writer, in *reportInputs) {
 	p("| pgbench single-row insert into bookings, 16 clients | %s rows/s, average latency %s ms |\n", num(in.pgbench.TPS, 0), num(in.pgbench.LatencyMS, 2))
 	p("| ratio API / pgbench | %s (goal ≥ %.1f) |\n\n", num(bookingRate(b)/in.pgbench.TPS, 2), goalBookingsVsInsert)
 	p("pgbench's script inserts one confirmed row per transaction into the same bookings table, with its exclusion constraint and indexes, on the same cluster, right after the API run:\n\n```sql\n%s```\n\n", in.pgbench.Script)
+	if len(in.bookingsBenchFailures) > 0 {
+		p("booking-svc's own Go benchmark (`%s`) **failed** in this run; the figures it printed before failing are below. Its output:\n\n```\n%s\n```\n\n",
+			cmdBookingsBench, strings.Join(in.bookingsBenchFailures, "\n"))
+	}
 	if len(in.bookingsBench) > 0 {
 		p("booking-svc's own Go benchmark (booking-svc/bookings/bench_test.go) from the same run drives booking-svc alone, without availability replicas to wait for, next to its own pgbench run (`%s`):\n\n", cmdBookingsBench)
 		p("| benchmark | figures |\n| --- | --- |\n")

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Upper bounds that keep every run finite whatever the flags say.
+// Upper bounds that keep every run finite whatever the flags set.
 const (
 	maxRunDuration = 2 * time.Hour
 	maxRunRequests = 5_000_000
@@ -63,7 +63,7 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.IntVar(&o.shop.Weeks, "weeks", 2, "weeks of existing bookings and of dates polled and booked, from the day after tomorrow")
 	fs.Float64Var(&o.shop.Booked, "booked", 0.4, "fraction of the half-hour starts booked before the load begins")
 	fs.IntVar(&o.shop.KeysPerOrg, "keys", 4, "API keys per organisation; requests spread over them")
-	fs.StringVar(&o.shop.Catalogue, "catalogue", "sql", "how the catalogue is created: sql (booking-svc has no catalogue write endpoints yet)")
+	fs.StringVar(&o.shop.Catalogue, "catalogue", "api", "how locations, services, staff and hours are created: api (booking-svc's catalogue endpoints) or sql")
 	fs.StringVar(&o.shop.Seed, "seed", "api", "how existing bookings are created: api (POST /v1/bookings) or sql (one statement, for large shops)")
 
 	fs.Float64Var(&o.scenario.BookingShare, "booking-share", 0.05, "fraction of mixed and soak actions that are booking attempts")

@@ -29,14 +29,14 @@ type scenarioConfig struct {
 	// BookingShare is the fraction of mixed and soak actions that are booking attempts.
 	BookingShare float64 `json:"booking_share"`
 	// Conditional is the fraction of availability requests that send If-None-Match with the
-	// ETag of the last answer to the same query, when there is one.
+	// ETag of the last response to the same query, when there is one.
 	Conditional float64 `json:"conditional_share"`
 	// RushSlots is how many slots the crowd races for at a time, and RushWave how long until
 	// the next set of slots goes on offer.
 	RushSlots int           `json:"rush_slots"`
 	RushWave  time.Duration `json:"-"`
 	// Retry is the fraction of resolved booking attempts sent again with the same
-	// Idempotency-Key, as a client does after a lost answer; Duplicate is the fraction sent
+	// Idempotency-Key, as a client does after a lost response; Duplicate is the fraction sent
 	// twice at the same moment.
 	Retry     float64 `json:"retry_share"`
 	Duplicate float64 `json:"duplicate_share"`
@@ -95,7 +95,7 @@ func (sc *scenario) pickLocation() *location {
 	return sc.locs[len(sc.locs)-1]
 }
 
-// availabilityQuery picks what an AI agent or a portal visitor asks: mostly one service over a
+// availabilityQuery picks what an AI agent or a portal visitor requests: mostly one service over a
 // day or a week, sometimes two services together or one staff member, from the day after
 // tomorrow up to the run's last week, sooner dates more often.
 func (sc *scenario) availabilityQuery() (*location, string) {
@@ -191,7 +191,7 @@ func (sc *scenario) hotSlot() (candidate, bool) {
 	return sc.hot[rand.IntN(len(sc.hot))], true
 }
 
-// rush books one of the hot slots; one attempt in five asks for any staff member instead of the
+// rush books one of the hot slots; one attempt in five requests any staff member instead of the
 // slot's own.
 func (sc *scenario) rush(ctx context.Context, intended time.Time) {
 	c, ok := sc.hotSlot()
@@ -206,7 +206,7 @@ func (sc *scenario) rush(ctx context.Context, intended time.Time) {
 	sc.book(ctx, intended, c, staff)
 }
 
-// bookFree books a slot nobody else tries, so conflicts come only from the server.
+// bookFree books a slot that no other action of the run requests, so conflicts come only from the server.
 func (sc *scenario) bookFree(ctx context.Context, intended time.Time) {
 	c, ok := sc.popFree()
 	if !ok {
@@ -215,7 +215,7 @@ func (sc *scenario) bookFree(ctx context.Context, intended time.Time) {
 	sc.book(ctx, intended, c, c.Staff.ID.String())
 }
 
-// bookingAnswer is what the load reads from a booking answer.
+// bookingAnswer holds the fields the load reads from a booking response.
 type bookingAnswer struct {
 	Data struct {
 		ID       string `json:"id"`
@@ -236,8 +236,8 @@ func parseBookingAnswer(body []byte) bookingAnswer {
 // maxBookingTries bounds the requests of one attempt whose answers were lost or retryable.
 const maxBookingTries = 4
 
-// book makes one booking attempt with its own Idempotency-Key. Lost answers, 5xx, 429 and
-// "key in use" are retried with the same key; a resolved attempt may be sent again to check
+// book makes one booking attempt with its own Idempotency-Key. Lost responses, 5xx, 429 and
+// "key in use" are retried with the same key. A resolved attempt may be sent again to check
 // that the replay returns the same booking.
 func (sc *scenario) book(ctx context.Context, intended time.Time, c candidate, staff string) {
 	a := &attempt{

@@ -13,8 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/setora/rest/shared/auth"
 )
 
 // keyRateLimit is the per-minute limit of the keys a run creates: the highest the schema
@@ -26,8 +24,17 @@ const keyRateLimit = 100000
 func setUpShop(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, api *apiClient, s *shop, rng *mrand.Rand) ([]candidate, error) {
 	started := time.Now()
 	for _, org := range s.Orgs {
-		if err := insertCatalogue(ctx, pool, org, s.Config.KeysPerOrg); err != nil {
+		if s.Config.Catalogue == "sql" {
+			if err := insertCatalogue(ctx, pool, org, s.Config.KeysPerOrg); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := insertOrganisation(ctx, pool, org, s.Config.KeysPerOrg); err != nil {
 			return nil, err
+		}
+		if err := createCatalogueAPI(ctx, api, org); err != nil {
+			return nil, fmt.Errorf("create the catalogue through the API: %w", err)
 		}
 	}
 	log.Info("catalogue created", "organisations", len(s.Orgs), "locations", len(s.locations()),
@@ -59,15 +66,8 @@ func setUpShop(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, api *a
 func insertCatalogue(ctx context.Context, pool *pgxpool.Pool, org *organisation, keys int) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
-		batch.Queue(`INSERT INTO organisations (id, name, mode) VALUES ($1, $2, 'test')`, org.ID, org.Name)
-		for range keys {
-			key, prefix, hash, err := auth.NewKey(auth.ModeTest)
-			if err != nil {
-				return fmt.Errorf("generate key: %w", err)
-			}
-			org.Keys = append(org.Keys, key)
-			batch.Queue(`INSERT INTO api_keys (organisation_id, prefix, hash, scopes, rate_limit_per_minute, description)
-				VALUES ($1, $2, $3, $4, $5, 'load test')`, org.ID, prefix, hash, auth.AllScopes, keyRateLimit)
+		if err := queueOrganisation(batch, org, keys); err != nil {
+			return err
 		}
 		for _, svc := range org.Services {
 			batch.Queue(`INSERT INTO services (id, organisation_id, name, duration_minutes, buffer_before_minutes,

@@ -18,8 +18,9 @@ type shopConfig struct {
 	Weeks         int     `json:"weeks"`
 	Booked        float64 `json:"booked_fraction"`
 	KeysPerOrg    int     `json:"keys_per_organisation"`
-	// Catalogue is how organisations, locations, services, staff and hours are created: "sql"
-	// writes them straight into PostgreSQL.
+	// Catalogue is how locations, services, staff and hours are created: "api" through
+	// booking-svc's catalogue endpoints, "sql" straight into PostgreSQL. Organisations and keys
+	// are always written with SQL, because the API has no endpoint for them.
 	Catalogue string `json:"catalogue"`
 	// Seed is how the existing bookings are created: "api" through POST /v1/bookings, "sql"
 	// in one statement per organisation.
@@ -40,8 +41,8 @@ func (c shopConfig) validate() error {
 		return fmt.Errorf("-booked %g must be between 0 and 0.95", c.Booked)
 	case c.KeysPerOrg < 1 || c.KeysPerOrg > 50:
 		return fmt.Errorf("-keys %d must be between 1 and 50", c.KeysPerOrg)
-	case c.Catalogue != "sql":
-		return fmt.Errorf("-catalogue %q is not supported; use sql, because booking-svc has no catalogue write endpoints yet", c.Catalogue)
+	case c.Catalogue != "api" && c.Catalogue != "sql":
+		return fmt.Errorf("-catalogue %q must be api or sql", c.Catalogue)
 	case c.Seed != "api" && c.Seed != "sql":
 		return fmt.Errorf("-seed %q must be api or sql", c.Seed)
 	}

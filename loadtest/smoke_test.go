@@ -100,7 +100,7 @@ func runBinary(t *testing.T, env []string, name string, args ...string) {
 	}
 }
 
-// startBinary runs a service until the test ends and waits until readyURL answers below 500.
+// startBinary runs a service until the test ends and waits until readyURL returns a status below 500.
 func startBinary(t *testing.T, name string, env []string, readyURL string, args ...string) {
 	t.Helper()
 	var logs bytes.Buffer
@@ -161,7 +161,7 @@ func TestSmokeMixed(t *testing.T) {
 		otherMetrics: []string{s.bookingMetrics},
 		load:         loadConfig{Rate: 40, Concurrency: 16, Duration: 3 * time.Second, MaxActions: 1000},
 		shop: shopConfig{Organisations: 1, Locations: 2, Staff: 3, Weeks: 1, Booked: 0.3, KeysPerOrg: 2,
-			Catalogue: "sql", Seed: "api"},
+			Catalogue: "api", Seed: "api"},
 		scenario: scenarioConfig{Name: scenarioMixed, BookingShare: 0.3, Conditional: 0.5, RushSlots: 2,
 			RushWave: time.Second, Retry: 0.3, Duplicate: 0.2},
 		freshnessSamples: 5, freshnessEvery: 100 * time.Millisecond,

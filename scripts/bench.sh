@@ -76,8 +76,12 @@ step "Go benchmark: slot engine"
 go test -run '^$' -bench . -benchmem -count 3 ./shared/slots/ | tee "$results/slots-bench.txt"
 if grep -qs '^func Benchmark' booking-svc/bookings/*_test.go; then
   step "Go benchmark: booking store"
-  BENCH_HTTP_PORT=$((base + 5)) BENCH_ADMIN_PORT=$((base + 6)) TEST_DATABASE_URL=$server_url \
-    go test -run '^$' -bench . -benchtime 4000x ./booking-svc/bookings/ | tee "$results/bookings-bench.txt"
+  # booking-svc's own benchmark is reported beside loadtest's figures, not instead of them, so
+  # its failure is recorded in the report rather than stopping the run.
+  if ! BENCH_HTTP_PORT=$((base + 5)) BENCH_ADMIN_PORT=$((base + 6)) TEST_DATABASE_URL=$server_url \
+    go test -run '^$' -bench . -benchtime 4000x ./booking-svc/bookings/ 2>&1 | tee "$results/bookings-bench.txt"; then
+    echo "bench: booking-svc's benchmark failed; the report says so" >&2
+  fi
 fi
 
 step "services"
