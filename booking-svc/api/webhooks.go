@@ -58,7 +58,7 @@ type EndpointView struct {
 	PreviousSecretExpiresAt *string `json:"previous_secret_expires_at"`
 	CreatedAt               string  `json:"created_at"`
 	UpdatedAt               string  `json:"updated_at"`
-	// Secret appears only in the answers to create and rotate_secret.
+	// Secret appears only in the responses to create and rotate_secret.
 	Secret string `json:"secret,omitempty"`
 }
 
@@ -166,6 +166,7 @@ func (h *WebhookHandlers) UpdateEndpoint(c *fiber.Ctx) error {
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
+
 	in := webhooks.EndpointUpdate{Description: req.Description, Status: req.Status}
 	if req.Description != nil {
 		if err := checkDescription(*req.Description); err != nil {
@@ -182,6 +183,7 @@ func (h *WebhookHandlers) UpdateEndpoint(c *fiber.Ctx) error {
 			in.EventTypes = []string{}
 		}
 	}
+
 	p := auth.From(c)
 	e, err := h.Store.UpdateEndpoint(c.UserContext(), p.OrganisationID, p.Mode, id, in)
 	if err != nil {
@@ -239,7 +241,7 @@ type redeliverRequest struct {
 	OnlyUndelivered bool   `json:"only_undelivered"`
 }
 
-// RedeliverView answers a redelivery request.
+// RedeliverView is the response to a redelivery request.
 type RedeliverView struct {
 	EndpointID uuid.UUID `json:"endpoint_id"`
 	Queued     int       `json:"queued"`
@@ -323,6 +325,7 @@ func (h *WebhookHandlers) ListDeliveries(c *fiber.Ctx) error {
 	if err := allowQuery(c, "event_id", "limit", "cursor"); err != nil {
 		return err
 	}
+
 	var filter webhooks.DeliveryFilter
 	filters := ""
 	if raw := c.Query("event_id"); raw != "" {
@@ -337,11 +340,13 @@ func (h *WebhookHandlers) ListDeliveries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+
 	p := auth.From(c)
 	deliveries, next, err := h.Store.ListDeliveries(c.UserContext(), p.OrganisationID, id, filter, page)
 	if err != nil {
 		return webhookError(err)
 	}
+
 	views := make([]DeliveryView, len(deliveries))
 	for i, d := range deliveries {
 		views[i] = DeliveryView{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Attempt: d.Attempt,
@@ -361,7 +366,7 @@ func endpointID(c *fiber.Ctx) (uuid.UUID, error) {
 	return id, nil
 }
 
-// ListPaginationView is the pagination object of a list answer.
+// ListPaginationView is the pagination object of a list response.
 type ListPaginationView struct {
 	NextCursor *string `json:"next_cursor"`
 	HasMore    bool    `json:"has_more"`

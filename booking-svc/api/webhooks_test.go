@@ -481,7 +481,7 @@ func TestRedeliverAndDeliveryLog(t *testing.T) {
 	// A delivery log written as the worker writes it.
 	endpointID := uuid.MustParse(id)
 	a.exec(`INSERT INTO webhook_deliveries (organisation_id, endpoint_id, event_id, attempt, outcome, status_code, latency_ms, error, created_at)
-		VALUES ($1, $2, $3, 1, 'failed', 502, 120, 'the endpoint answered 502', now() - interval '2 minutes'),
+		VALUES ($1, $2, $3, 1, 'failed', 502, 120, 'the endpoint responded with status 502', now() - interval '2 minutes'),
 		       ($1, $2, $3, 2, 'succeeded', 200, 35, '', now() - interval '1 minute'),
 		       ($1, $2, $4, 1, 'failed', NULL, 10000, 'timed out after 10s', now())`, org, endpointID, cancelled, created)
 	log := a.call(key, http.MethodGet, "/v1/webhook_endpoints/"+id+"/deliveries?limit=2", nil)
@@ -525,6 +525,7 @@ func TestWebhookEndpointLimitHoldsUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	close(statuses)
+
 	counts := map[int]int{}
 	for s := range statuses {
 		counts[s]++

@@ -116,10 +116,10 @@ func resolveHost(ctx context.Context, host string, resolver Resolver) ([]netip.A
 	return addrs, nil
 }
 
-// nonPublicPrefixes are ranges that the netip predicates do not cover but that never reach the
-// public internet: shared address space for carrier-grade NAT, IETF protocol assignments,
-// documentation and benchmarking ranges, the reserved class E range, and NAT64 (which could map
-// to any IPv4 address behind the gateway).
+// nonPublicPrefixes are ranges that the netip predicates do not cover and that never reach the
+// public internet. They are carrier-grade NAT, IETF protocol assignments, documentation and
+// benchmarking ranges, and the reserved class E range. NAT64 is included because it could map
+// to any IPv4 address behind the gateway.
 var nonPublicPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -163,14 +163,14 @@ func addressProblem(addr netip.Addr, loopbackAllowed bool) string {
 	return ""
 }
 
-// BlockedAddressError means the delivery dialer refused to connect to a non-public address.
+// BlockedAddressError means the delivery dialer blocked a connection to a non-public address.
 type BlockedAddressError struct {
 	Addr   netip.Addr
 	Reason string
 }
 
 func (e *BlockedAddressError) Error() string {
-	return fmt.Sprintf("refused to connect to %s: %s", e.Addr, e.Reason)
+	return fmt.Sprintf("blocked connection to %s, %s", e.Addr, e.Reason)
 }
 
 // dialControl returns a net.Dialer Control function that runs after DNS resolution, on the
@@ -179,7 +179,7 @@ func dialControl(loopbackAllowed bool) func(network, address string, _ syscall.R
 	return func(_, address string, _ syscall.RawConn) error {
 		addrPort, err := netip.ParseAddrPort(address)
 		if err != nil {
-			return fmt.Errorf("refused to connect to unparsable address %q", address)
+			return fmt.Errorf("blocked connection to invalid address %q", address)
 		}
 		if reason := addressProblem(addrPort.Addr(), loopbackAllowed); reason != "" {
 			return &BlockedAddressError{Addr: addrPort.Addr().Unmap(), Reason: reason}

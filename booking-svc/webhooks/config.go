@@ -15,7 +15,7 @@ type Config struct {
 	DispatchBatch int
 	// Workers is how many deliveries run at once in this process.
 	Workers int
-	// AttemptTimeout bounds one HTTP attempt: connecting, sending and reading the answer.
+	// AttemptTimeout bounds one HTTP attempt: connecting, sending and reading the response.
 	AttemptTimeout time.Duration
 	// RetryBaseDelay is the wait after the first failed attempt; each later wait doubles, up to
 	// RetryMaxDelay, and every wait is spread by ±25% of jitter.

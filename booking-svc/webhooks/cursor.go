@@ -19,7 +19,7 @@ const (
 	MaxPageLimit     = 100
 )
 
-// Page asks for one page of a list. After is nil for the first page.
+// Page is a request for one page of a list. After is nil for the first page.
 type Page struct {
 	Limit int
 	After *Cursor

@@ -22,8 +22,8 @@ import (
 	"github.com/setora/rest/shared/auth"
 )
 
-// MaxResponseBytes is how much of a receiver's answer is read; the rest is ignored, and the
-// content never matters, only the status code.
+// MaxResponseBytes is how much of a receiver's response body is read. The rest is ignored, and
+// only the status code matters.
 const MaxResponseBytes = 64 << 10
 
 // userAgent identifies delivery requests.
@@ -124,13 +124,13 @@ func (w *deliveryWorker) loadTarget(ctx context.Context, args deliveryArgs) (*ta
 	return &t, nil
 }
 
-// attemptResult is what one HTTP attempt produced.
+// attemptResult is the outcome of one HTTP attempt.
 type attemptResult struct {
 	outcome    string
 	statusCode int
 	latency    time.Duration
-	// problem says why the attempt failed, in words fit for the integrator's delivery log: it
-	// never contains the URL, which may carry a token.
+	// problem explains why the attempt failed, in words fit for the integrator's delivery log.
+	// It never contains the URL, which may carry a token.
 	problem string
 }
 
@@ -213,7 +213,7 @@ func (w *deliveryWorker) send(ctx context.Context, t *target, attempt int) (atte
 		}
 		return classifyError(err, latency, w.cfg.AttemptTimeout), nil
 	}
-	// Read a bounded part of the answer so the connection can be reused, then drop it.
+	// Read a bounded part of the response so the connection can be reused, then drop it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBytes))
 	resp.Body.Close()
 	res := attemptResult{statusCode: resp.StatusCode, latency: time.Since(start)}
@@ -221,9 +221,9 @@ func (w *deliveryWorker) send(ctx context.Context, t *target, attempt int) (atte
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		res.outcome = outcomeSucceeded
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		res.outcome, res.problem = outcomeHTTPError, fmt.Sprintf("the endpoint answered %d; redirects are not followed, so give the final URL", resp.StatusCode)
+		res.outcome, res.problem = outcomeHTTPError, fmt.Sprintf("the endpoint responded with status %d; redirects are not followed, so register the final URL", resp.StatusCode)
 	default:
-		res.outcome, res.problem = outcomeHTTPError, fmt.Sprintf("the endpoint answered %d; any 2xx status acknowledges an event", resp.StatusCode)
+		res.outcome, res.problem = outcomeHTTPError, fmt.Sprintf("the endpoint responded with status %d; respond with any 2xx status to acknowledge an event", resp.StatusCode)
 	}
 	return res, nil
 }

@@ -19,7 +19,7 @@ type Delivery struct {
 	Redelivery bool
 	// Outcome is "succeeded" or "failed".
 	Outcome string
-	// StatusCode is nil when no HTTP answer arrived.
+	// StatusCode is nil when no HTTP response arrived.
 	StatusCode *int
 	Latency    time.Duration
 	Error      string

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/setora/rest/booking-svc/bookings"
 	"github.com/setora/rest/booking-svc/webhooks"
@@ -156,7 +156,7 @@ func TestFailingTwiceThenSucceeding(t *testing.T) {
 				row.StatusCode, i+1, wantOutcome, wantStatus[i])
 		}
 	}
-	if !strings.Contains(log[0].Error, "answered 500") {
+	if !strings.Contains(log[0].Error, "status 500") {
 		t.Errorf("log error %q does not name the status", log[0].Error)
 	}
 
@@ -176,7 +176,7 @@ func TestFailingTwiceThenSucceeding(t *testing.T) {
 	}
 }
 
-// A receiver that does not answer within the attempt timeout is retried.
+// A receiver that does not respond within the attempt timeout is retried.
 func TestTimeoutIsRetried(t *testing.T) {
 	t.Parallel()
 	s := newShop(t, auth.ModeTest)
@@ -317,7 +317,7 @@ func TestFailingEndpointRecoversThroughRedelivery(t *testing.T) {
 }
 
 // A live-mode endpoint whose address turns out to be loopback at delivery time, as after a DNS
-// change, is never connected to: the dialer refuses it and the log says why.
+// change, is never connected to: the dialer blocks it and the log records why.
 func TestLiveDeliveryRefusesLoopbackAddress(t *testing.T) {
 	t.Parallel()
 	s := newShop(t, auth.ModeLive)
@@ -343,7 +343,7 @@ func TestLiveDeliveryRefusesLoopbackAddress(t *testing.T) {
 		t.Fatalf("the loopback receiver got %d requests in live mode, want none", n)
 	}
 	log := s.deliveryLog(endpointID)
-	if len(log) == 0 || !strings.Contains(log[0].Error, "refused to connect to 127.0.0.1") {
+	if len(log) == 0 || !strings.Contains(log[0].Error, "blocked connection to 127.0.0.1") {
 		t.Fatalf("delivery log %v does not record the refused address", log)
 	}
 	if got := counterValue(t, registry, "setora_webhook_delivery_attempts_total", "outcome", "blocked_address"); got < 1 {

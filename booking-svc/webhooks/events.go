@@ -130,6 +130,7 @@ func (s *Store) ListEvents(ctx context.Context, orgID uuid.UUID, filter EventFil
 	if page.After != nil {
 		where = append(where, fmt.Sprintf("(ev.created_at, ev.id) < (%s, %s)", arg(page.After.CreatedAt), arg(page.After.ID)))
 	}
+
 	sql := `SELECT ` + eventColumns + ` FROM outbox_events ev JOIN organisations org ON org.id = ev.organisation_id
 		WHERE ` + strings.Join(where, " AND ") + `
 		ORDER BY ev.created_at DESC, ev.id DESC LIMIT ` + arg(page.Limit+1)
@@ -137,6 +138,7 @@ func (s *Store) ListEvents(ctx context.Context, orgID uuid.UUID, filter EventFil
 	if err != nil {
 		return nil, nil, fmt.Errorf("list events: %w", err)
 	}
+
 	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Event, error) { return scanEvent(r) })
 	if err != nil {
 		return nil, nil, fmt.Errorf("list events: %w", err)

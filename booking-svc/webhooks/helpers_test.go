@@ -194,7 +194,7 @@ type delivery struct {
 	body   []byte
 	header http.Header
 	event  receivedEvent
-	// status is what the receiver answered; 0 when the sender gave up first.
+	// status is the receiver's response status, or 0 when the sender gave up first.
 	status int
 }
 
@@ -219,9 +219,9 @@ type receivedEvent struct {
 	} `json:"data"`
 }
 
-// receiver is an HTTP server on 127.0.0.1 that records every request. answer decides the
-// status for the n-th request (counted from 1); a negative status means "hang until the sender
-// gives up".
+// receiver is an HTTP server on 127.0.0.1 that records every request. answer returns the
+// status for the n-th request, counted from 1. A negative status makes the receiver hang until
+// the sender gives up.
 type receiver struct {
 	t      *testing.T
 	server *httptest.Server
@@ -269,7 +269,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// setAnswer replaces the answer function.
+// setAnswer replaces the function that chooses response statuses.
 func (r *receiver) setAnswer(answer func(n int) int) {
 	r.mu.Lock()
 	r.answer = answer

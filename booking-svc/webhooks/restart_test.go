@@ -99,8 +99,8 @@ func TestKilledServiceDeliversAfterRestart(t *testing.T) {
 		t.Fatalf("%d delivery jobs left running by the kill, want 1", n)
 	}
 
-	// Phase 3: River rescues the job of the dead process and the event is delivered; new writes
-	// are delivered too, and a rolled-back write is not.
+	// Phase 3: River rescues the job of the dead process, so the event is delivered. New writes
+	// are delivered too, but a rolled-back write is not.
 	svc = startBookingSvc(t, bin, dbURL, "WEBHOOK_DISPATCH_INTERVAL=50ms", "WEBHOOK_ATTEMPT_TIMEOUT=3s",
 		"WEBHOOK_RESCUE_AFTER=9s", "WEBHOOK_FETCH_POLL_INTERVAL=100ms", "WEBHOOK_RETRY_BASE_DELAY=200ms")
 	taken := svc.call(t, key, http.MethodPost, "/v1/bookings", bookingRequest("2030-01-07T10:00:00+00:00"))

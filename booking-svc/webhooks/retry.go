@@ -47,8 +47,8 @@ func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.cfg.retryDelay(job.ID, job.Attempt))
 }
 
-// Schedule returns the nominal waits before each retry, without jitter, until the horizon; the
-// documentation's table comes from it.
+// Schedule returns the nominal waits before each retry, without jitter, until the horizon. The
+// retry table in docs/webhooks.md lists it for DefaultConfig.
 func (c Config) Schedule() []time.Duration {
 	var waits []time.Duration
 	elapsed := time.Duration(0)

@@ -61,7 +61,7 @@ func NewService(pool *pgxpool.Pool, cfg Config, reg prometheus.Registerer, log *
 		RetryPolicy:          retryPolicy{cfg: cfg},
 		FetchPollInterval:    cfg.FetchPollInterval,
 		FetchCooldown:        min(river.FetchCooldownDefault, cfg.FetchPollInterval),
-		// River logs every failed attempt at info level; the worker logs them itself with the
+		// River logs every failed attempt at info level. The worker logs them itself with the
 		// endpoint and event ids, so River's own lines are kept to warnings and errors.
 		Logger: slog.New(minLevelHandler{Handler: log.With("component", "river").Handler(), min: slog.LevelWarn}),
 	})
@@ -74,8 +74,8 @@ func NewService(pool *pgxpool.Pool, cfg Config, reg prometheus.Registerer, log *
 	}, nil
 }
 
-// Start starts River's workers and the dispatcher. They run until Stop, whatever happens to ctx
-// afterwards.
+// Start starts River's workers and the dispatcher. They run until Stop; cancelling ctx does not
+// stop them.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
