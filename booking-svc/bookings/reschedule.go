@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/setora/rest/shared/schedule"
 	"github.com/setora/rest/shared/slots"
@@ -25,10 +24,9 @@ func (s *Store) Reschedule(ctx context.Context, orgID uuid.UUID, now time.Time, 
 	var booking *Booking
 	var err error
 	anyStaff := in.StaffID != nil && *in.StaffID == uuid.Nil
-	for attempt := 1; attempt <= anyStaffAttempts; attempt++ {
+	for attempt := 1; ; attempt++ {
 		booking, err = s.reschedule(ctx, orgID, now, idOrRef, in)
-		var taken *SlotTakenError
-		if !errors.As(err, &taken) || !anyStaff || attempt == anyStaffAttempts {
+		if !retryable(err, anyStaff, attempt) {
 			break
 		}
 	}
@@ -54,35 +52,24 @@ func (s *Store) reschedule(ctx context.Context, orgID uuid.UUID, now time.Time, 
 		if err != nil {
 			return fmt.Errorf("read location of booking %s: %w", b.ID, err)
 		}
-		staffID := targetStaff(b, in)
-		if staffID != uuid.Nil && staffID != b.StaffID {
-			if err := checkStaff(ctx, tx, orgID, staffID); err != nil {
-				return err
-			}
-		}
-		if _, err := expireHolds(ctx, tx, orgID, now); err != nil {
-			return err
-		}
-
 		old := *b
 		own := &ownBlock{staffID: b.StaffID, interval: b.blocked()}
-		slot, err := checkSlot(ctx, tx, loc, b.engineServices(), staffID, now, in.StartsAt, own)
+		slot, err := s.checkAndClear(ctx, tx, loc, b.engineServices(), targetStaff(b, in), now, in.StartsAt, own)
 		if err != nil {
 			return err
 		}
 
 		b.StaffID, b.StartsAt, b.EndsAt = slot.StaffID, slot.Start, slot.End
 		blocked := b.blocked()
+		if _, err := tx.Exec(ctx, lockStaffSQL, b.StaffID); err != nil {
+			return fmt.Errorf("lock staff member %s: %w", b.StaffID, err)
+		}
 		err = tx.QueryRow(ctx, `UPDATE bookings SET status = $2, staff_id = $3, starts_at = $4, ends_at = $5,
 				blocked = tstzrange($6, $7, '[)'), version = version + 1, updated_at = now()
 			WHERE id = $1 RETURNING version, updated_at`,
 			b.ID, to, b.StaffID, b.StartsAt, b.EndsAt, blocked.Start, blocked.End).Scan(&b.Version, &b.UpdatedAt)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == exclusionViolation {
-			return &SlotTakenError{}
-		}
 		if err != nil {
-			return fmt.Errorf("reschedule booking %s: %w", b.ID, err)
+			return writeError("reschedule booking "+b.ID.String(), err)
 		}
 		b.Status = to
 

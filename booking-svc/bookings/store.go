@@ -3,6 +3,7 @@ package bookings
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -21,8 +22,10 @@ import (
 
 // PostgreSQL error codes the store turns into domain errors.
 const (
-	exclusionViolation = "23P01"
-	uniqueViolation    = "23505"
+	exclusionViolation  = "23P01"
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+	deadlockDetected    = "40P01"
 )
 
 // Store runs the booking lifecycle against PostgreSQL.
@@ -97,18 +100,50 @@ func (s *Store) run(ctx context.Context, w *writeTx, fn func(tx *writeTx) error)
 	return nil
 }
 
-// anyStaffAttempts bounds the retries of an "any staff" booking whose chosen staff member was
-// taken by a concurrent transaction between the engine's check and the insert.
+// maxWriteAttempts bounds the runs of one create or reschedule.
+const maxWriteAttempts = 5
+
+// anyStaffAttempts bounds the runs of an "any staff" write whose chosen staff member was taken
+// by a concurrent transaction between the engine's check and the insert.
 const anyStaffAttempts = 3
+
+// errDeadlock marks a write that PostgreSQL aborted to break a deadlock. Two transactions that
+// insert overlapping intervals can each wait for the other in the exclusion constraint's check;
+// the staff lock in insertBooking prevents that for creates, and a retry covers the rest.
+var errDeadlock = errors.New("deadlock between concurrent writes")
+
+// retryable reports whether a failed write may succeed when run again: after a reference
+// collision or a deadlock, and for any staff after the chosen staff member was taken.
+func retryable(err error, anyStaff bool, attempt int) bool {
+	if attempt >= maxWriteAttempts {
+		return false
+	}
+	var taken *SlotTakenError
+	return errors.Is(err, errReferenceTaken) || errors.Is(err, errDeadlock) ||
+		(anyStaff && attempt < anyStaffAttempts && errors.As(err, &taken))
+}
+
+// writeError turns the driver errors of an insert or update of a booking's interval into the
+// store's errors.
+func writeError(operation string, err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == exclusionViolation:
+		return &SlotTakenError{}
+	case errors.As(err, &pgErr) && pgErr.Code == deadlockDetected:
+		return fmt.Errorf("%s: %w: %w", operation, errDeadlock, err)
+	default:
+		return fmt.Errorf("%s: %w", operation, err)
+	}
+}
 
 // Create books a slot, or holds it when in.Hold is set. now is the organisation's present.
 func (s *Store) Create(ctx context.Context, orgID uuid.UUID, now time.Time, in CreateInput) (*Booking, error) {
 	var booking *Booking
 	var err error
-	for attempt := 1; attempt <= anyStaffAttempts; attempt++ {
+	for attempt := 1; ; attempt++ {
 		booking, err = s.create(ctx, orgID, now, in)
-		var taken *SlotTakenError
-		if !errors.As(err, &taken) || in.StaffID != uuid.Nil || attempt == anyStaffAttempts {
+		if !retryable(err, in.StaffID == uuid.Nil, attempt) {
 			break
 		}
 	}
@@ -133,20 +168,13 @@ func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 		if err != nil {
 			return err
 		}
-		if in.StaffID != uuid.Nil {
-			if err := checkStaff(ctx, tx, orgID, in.StaffID); err != nil {
-				return err
-			}
-		}
 		clientID, err := resolveClient(ctx, tx, orgID, in.Client)
 		if err != nil {
 			return err
 		}
-		if _, err := expireHolds(ctx, tx, orgID, now); err != nil {
-			return err
-		}
 
-		slot, err := checkSlot(ctx, tx, loc, engineServices(services), in.StaffID, now, in.StartsAt, nil)
+		engine := engineServices(services)
+		slot, err := s.checkAndClear(ctx, tx, loc, engine, in.StaffID, now, in.StartsAt, nil)
 		if err != nil {
 			return err
 		}
@@ -164,15 +192,12 @@ func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 		} else {
 			b.ConfirmedAt = &now
 		}
-		if err := insertBooking(ctx, tx, b, blockedInterval(slot, services)); err != nil {
+		blocked := blockedInterval(slot, engine)
+		locs, err := insertBooking(ctx, tx, b, blocked)
+		if err != nil {
 			return err
 		}
-
-		event := "booking.created"
-		if err := writeEvent(ctx, tx, b, event); err != nil {
-			return err
-		}
-		if err := notifySchedule(ctx, tx, b, blockedInterval(slot, services)); err != nil {
+		if err := sendSchedule(ctx, tx, b, blocked, locs); err != nil {
 			return err
 		}
 		booking = b
@@ -182,6 +207,30 @@ func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 		return nil, err
 	}
 	return booking, nil
+}
+
+// checkAndClear checks the slot with the engine and prepares the insert: it expires the
+// organisation's lapsed holds when one of them overlaps the slot, because the exclusion
+// constraint counts a hold until its status changes, and it tells a staff member who does not
+// exist (404) from one who cannot take the slot (422). Both extra queries run only when needed.
+func (s *Store) checkAndClear(ctx context.Context, tx *writeTx, loc *schedule.Location, services []slots.Service,
+	staffID uuid.UUID, now, start time.Time, except *ownBlock) (slots.Slot, error) {
+	slot, lapsed, err := checkSlot(ctx, tx, loc, services, staffID, now, start, except)
+	var rule *RuleError
+	if errors.As(err, &rule) && staffID != uuid.Nil {
+		if err := checkStaff(ctx, tx, loc.OrganisationID, staffID); err != nil {
+			return slots.Slot{}, err
+		}
+	}
+	if err != nil {
+		return slots.Slot{}, err
+	}
+	if lapsed {
+		if _, err := expireHolds(ctx, tx, loc.OrganisationID, now); err != nil {
+			return slots.Slot{}, err
+		}
+	}
+	return slot, nil
 }
 
 func readServices(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, ids []uuid.UUID) ([]schedule.Service, error) {
@@ -210,24 +259,45 @@ func checkStaff(ctx context.Context, tx pgx.Tx, orgID, staffID uuid.UUID) error 
 }
 
 // checkSlot re-runs the slot engine on the rows this transaction sees, with except not counting
-// as busy when it is not nil. The dates read start a day early because a working window that
-// crosses midnight belongs to the day it starts on.
+// as busy when it is not nil. lapsed reports whether a hold past its expiry, which the engine
+// ignores but the database still counts, overlaps the slot's blocked interval. The dates read
+// start a day early because a working window that crosses midnight belongs to the day it
+// starts on.
 func checkSlot(ctx context.Context, tx pgx.Tx, loc *schedule.Location, services []slots.Service,
-	staffID uuid.UUID, now, start time.Time, except *ownBlock) (slots.Slot, error) {
+	staffID uuid.UUID, now, start time.Time, except *ownBlock) (slot slots.Slot, lapsed bool, err error) {
 	day := slots.DateOf(start, loc.Zone)
 	days, err := schedule.LoadDays(ctx, tx, loc, []slots.Date{day.AddDays(-1), day})
 	if err != nil {
-		return slots.Slot{}, fmt.Errorf("read schedule: %w", err)
+		return slots.Slot{}, false, fmt.Errorf("read schedule: %w", err)
 	}
 	except.removeFrom(days)
-	slot, err := slots.Check(days, slots.Query{Services: services, StaffID: staffID, Now: now}, start)
+	slot, err = slots.Check(days, slots.Query{Services: services, StaffID: staffID, Now: now}, start)
 	if errors.Is(err, slots.ErrSlotTaken) {
-		return slots.Slot{}, &SlotTakenError{}
+		return slots.Slot{}, false, &SlotTakenError{}
 	}
 	if err != nil {
-		return slots.Slot{}, &RuleError{Rule: err}
+		return slots.Slot{}, false, &RuleError{Rule: err}
 	}
-	return slot, nil
+	return slot, lapsedHoldOverlaps(days, slot.StaffID, blockedInterval(slot, services), now), nil
+}
+
+// lapsedHoldOverlaps reports whether the staff member has a hold past its expiry at now that
+// overlaps blocked.
+func lapsedHoldOverlaps(days []slots.DaySchedule, staffID uuid.UUID, blocked slots.Interval, now time.Time) bool {
+	for _, day := range days {
+		for _, staff := range day.Staff {
+			if staff.StaffID != staffID {
+				continue
+			}
+			for _, busy := range staff.Busy {
+				if !busy.HoldExpiresAt.IsZero() && !now.Before(busy.HoldExpiresAt) &&
+					busy.Interval.Start.Before(blocked.End) && blocked.Start.Before(busy.Interval.End) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func engineServices(services []schedule.Service) []slots.Service {
@@ -251,9 +321,9 @@ func bookedServices(services []schedule.Service) []BookedService {
 }
 
 // blockedInterval widens a slot by the first service's buffer before and the last one's after.
-func blockedInterval(slot slots.Slot, services []schedule.Service) slots.Interval {
-	before := time.Duration(services[0].BufferBeforeMinutes) * time.Minute
-	after := time.Duration(services[len(services)-1].BufferAfterMinutes) * time.Minute
+func blockedInterval(slot slots.Slot, services []slots.Service) slots.Interval {
+	before := services[0].BufferBefore
+	after := services[len(services)-1].BufferAfter
 	return slots.Interval{Start: slot.Start.Add(-before), End: slot.End.Add(after)}
 }
 
@@ -277,56 +347,71 @@ func newReference() (string, error) {
 // referenceAttempts bounds retries after a reference collision, which is rare with 31^6 codes.
 const referenceAttempts = 5
 
-func insertBooking(ctx context.Context, tx pgx.Tx, b *Booking, blocked slots.Interval) error {
-	b.ID = uuid.New()
-	for attempt := 1; ; attempt++ {
-		ref, err := newReference()
-		if err != nil {
-			return fmt.Errorf("generate reference: %w", err)
-		}
-		b.Reference = ref
-		// A savepoint keeps the transaction usable if the reference collides.
-		sp, err := tx.Begin(ctx)
-		if err != nil {
-			return fmt.Errorf("open savepoint: %w", err)
-		}
-		err = sp.QueryRow(ctx, `INSERT INTO bookings (id, organisation_id, reference, location_id, staff_id, client_id,
-				status, starts_at, ends_at, blocked, hold_expires_at, notes, source, confirmed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, tstzrange($10, $11, '[)'), $12, $13, $14, $15)
-			RETURNING created_at, updated_at`,
-			b.ID, b.OrganisationID, b.Reference, b.LocationID, b.StaffID, b.ClientID, b.Status, b.StartsAt, b.EndsAt,
-			blocked.Start, blocked.End, b.HoldExpiresAt, b.Notes, b.Source, b.ConfirmedAt).
-			Scan(&b.CreatedAt, &b.UpdatedAt)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation && pgErr.ConstraintName == "bookings_reference_key" && attempt < referenceAttempts {
-			_ = sp.Rollback(ctx)
-			continue
-		}
-		if errors.As(err, &pgErr) && pgErr.Code == exclusionViolation {
-			_ = sp.Rollback(ctx)
-			return &SlotTakenError{}
-		}
-		if err != nil {
-			_ = sp.Rollback(ctx)
-			return fmt.Errorf("insert booking: %w", err)
-		}
-		if err := sp.Commit(ctx); err != nil {
-			return fmt.Errorf("release savepoint: %w", err)
-		}
-		break
+// lockStaffSQL takes a transaction-level advisory lock on a staff member; $1 is the staff id.
+const lockStaffSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`
+
+// errReferenceTaken means the generated reference belongs to another booking; the whole
+// transaction is retried with a new one.
+var errReferenceTaken = errors.New("booking reference already taken")
+
+// insertBooking inserts the booking, its services and its booking.created event, and reads its
+// staff member's locations for the change notification, all in one round trip. It sets b's id,
+// reference and timestamps.
+func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.Interval) ([]locationZone, error) {
+	ref, err := newReference()
+	if err != nil {
+		return nil, fmt.Errorf("generate reference: %w", err)
+	}
+	b.ID, b.Reference = uuid.New(), ref
+	// PostgreSQL keeps microseconds; the event's payload must show the stored value.
+	b.CreatedAt = time.Now().Truncate(time.Microsecond)
+	b.UpdatedAt = b.CreatedAt
+	payload, err := json.Marshal(b.View(slots.DisplayDuration))
+	if err != nil {
+		return nil, fmt.Errorf("encode booking.created event: %w", err)
 	}
 
+	batch := &pgx.Batch{}
+	// Creates for one staff member queue here, so that the loser of a race meets the winner's
+	// committed row in the exclusion check instead of a deadlock.
+	batch.Queue(lockStaffSQL, b.StaffID)
+	inserted := false
+	batch.Queue(`INSERT INTO bookings (id, organisation_id, reference, location_id, staff_id, client_id, status,
+			starts_at, ends_at, blocked, hold_expires_at, notes, source, confirmed_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, tstzrange($10, $11, '[)'), $12, $13, $14, $15, $16, $16)
+		ON CONFLICT (reference) DO NOTHING`,
+		b.ID, b.OrganisationID, b.Reference, b.LocationID, b.StaffID, b.ClientID, b.Status, b.StartsAt, b.EndsAt,
+		blocked.Start, blocked.End, b.HoldExpiresAt, b.Notes, b.Source, b.ConfirmedAt, b.CreatedAt).
+		Exec(func(tag pgconn.CommandTag) error {
+			inserted = tag.RowsAffected() == 1
+			return nil
+		})
 	for i, s := range b.Services {
-		_, err := tx.Exec(ctx, `INSERT INTO booking_services (booking_id, position, service_id, duration_minutes,
+		batch.Queue(`INSERT INTO booking_services (booking_id, position, service_id, duration_minutes,
 				buffer_before_minutes, buffer_after_minutes, price_minor, deposit_minor, currency)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			b.ID, i, s.ServiceID, s.DurationMinutes, s.BufferBeforeMinutes, s.BufferAfterMinutes, s.PriceMinor,
 			s.DepositMinor, s.Currency)
-		if err != nil {
-			return fmt.Errorf("insert booking service: %w", err)
-		}
 	}
-	return nil
+	batch.Queue(`INSERT INTO outbox_events (organisation_id, booking_id, type, sequence, payload)
+		VALUES ($1, $2, 'booking.created', $3, $4)`, b.OrganisationID, b.ID, b.Version, payload)
+	var locs []locationZone
+	batch.Queue(staffLocationsSQL, b.LocationID, b.StaffID).Query(func(rows pgx.Rows) error {
+		var err error
+		locs, err = scanLocationZones(rows)
+		return err
+	})
+
+	err = tx.SendBatch(ctx, batch).Close()
+	var pgErr *pgconn.PgError
+	switch {
+	case !inserted && (err == nil || errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation):
+		// The reference was taken, so the rows after the booking found nothing to refer to.
+		return nil, errReferenceTaken
+	case err != nil:
+		return nil, writeError("insert booking", err)
+	}
+	return locs, nil
 }
 
 // expireHolds marks the organisation's lapsed holds expired, so that their intervals stop
@@ -368,27 +453,45 @@ func (b *Booking) blocked() slots.Interval {
 	return slots.Interval{Start: b.StartsAt.Add(-before), End: b.EndsAt.Add(after)}
 }
 
+// staffLocationsSQL reads the booking's location and every other location where its staff
+// member works, with their time zones; $1 is the location and $2 the staff member.
+const staffLocationsSQL = `SELECT l.id, l.time_zone FROM locations l
+	WHERE l.id = $1 OR l.id IN (SELECT location_id FROM staff_services WHERE staff_id = $2)`
+
+type locationZone struct {
+	id   uuid.UUID
+	zone string
+}
+
+func scanLocationZones(rows pgx.Rows) ([]locationZone, error) {
+	locs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (locationZone, error) {
+		var l locationZone
+		return l, r.Scan(&l.id, &l.zone)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read staff locations: %w", err)
+	}
+	return locs, nil
+}
+
 // notifySchedule tells every availability replica which dates changed for the booking's staff
 // member: at each location where they work, from the day before the interval (a window that
 // crosses midnight belongs to the day it starts on) to the day it ends.
 func notifySchedule(ctx context.Context, tx *writeTx, b *Booking, blocked slots.Interval) error {
-	rows, err := tx.Query(ctx, `SELECT l.id, l.time_zone FROM locations l
-		WHERE l.id = $1 OR l.id IN (SELECT location_id FROM staff_services WHERE staff_id = $2)`, b.LocationID, b.StaffID)
+	rows, err := tx.Query(ctx, staffLocationsSQL, b.LocationID, b.StaffID)
 	if err != nil {
 		return fmt.Errorf("read staff locations: %w", err)
 	}
-	type locZone struct {
-		id   uuid.UUID
-		zone string
-	}
-	locs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (locZone, error) {
-		var l locZone
-		return l, r.Scan(&l.id, &l.zone)
-	})
+	locs, err := scanLocationZones(rows)
 	if err != nil {
-		return fmt.Errorf("read staff locations: %w", err)
+		return err
 	}
+	return sendSchedule(ctx, tx, b, blocked, locs)
+}
 
+// sendSchedule queues the change notification for the booking's interval at locs, the
+// locations where its staff member works.
+func sendSchedule(ctx context.Context, tx *writeTx, b *Booking, blocked slots.Interval, locs []locationZone) error {
 	// Locations in different zones may see different local dates; one notification lists the
 	// union, which over-evicts a little and never misses.
 	seen := map[string]bool{}
