@@ -25,6 +25,7 @@ import (
 	"github.com/setora/rest/shared/db"
 	"github.com/setora/rest/shared/httpapi"
 	"github.com/setora/rest/shared/ratelimit"
+	"github.com/setora/rest/shared/telemetry"
 )
 
 const serviceName = "availability-svc"
@@ -58,7 +59,7 @@ func loadSettings() (settings, error) {
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", serviceName)
+	log := slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(os.Stdout, nil))).With("service", serviceName)
 	if len(os.Args) > 1 && os.Args[1] == "routes" {
 		printRoutes(log)
 		return
@@ -82,11 +83,21 @@ func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Telemetry: spans when the OTEL_* variables ask for them (see shared/telemetry).
+	tracing, err := telemetry.SetupTracing(ctx, serviceName, telemetry.ReadBuildInfo().Version)
+	if err != nil {
+		return err
+	}
+	log.Info("tracing configured", tracing.LogAttrs()...)
+
 	pool, err := db.Connect(ctx, cfg.DatabaseURL, 0)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	// Registered after pool.Close, so it runs before it, once the server and the listener
+	// have stopped.
+	defer flushSpans(log, tracing)
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -97,6 +108,11 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer days.Close()
+
+	// Telemetry: build, pool, cache and request series.
+	telemetry.RegisterBuildInfo(registry, serviceName)
+	registry.MustRegister(telemetry.NewPoolCollector(pool, "main"), newCacheCollector(days, cfg.CacheMaxCost))
+	instrument := telemetry.Middleware(tracing, telemetry.NewHTTPMetrics(registry, serviceName))
 	catalogue, err := cache.NewCatalogue(pool, time.Minute)
 	if err != nil {
 		return err
@@ -120,7 +136,8 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer limiter.Close()
-	app := newApp(log, authenticator, limiter, &availabilityHandler{catalogue: catalogue, days: days, db: pool, metrics: metrics, log: log})
+	app := newApp(log, authenticator, limiter, &availabilityHandler{catalogue: catalogue, days: days, db: pool, metrics: metrics, log: log},
+		instrument...)
 
 	adminSrv := admin.New(cfg.AdminAddr, registry, func(ctx context.Context) error {
 		if err := pool.Ping(ctx); err != nil {
@@ -155,12 +172,22 @@ func replicaName() string {
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
-// newApp mounts the public routes.
-func newApp(log *slog.Logger, authenticator *auth.Authenticator, limiter *ratelimit.Limiter, h *availabilityHandler) *fiber.App {
-	app := httpapi.NewApp(serviceName, log)
+// newApp mounts the public routes. instrument runs around every request (see httpapi.NewApp).
+func newApp(log *slog.Logger, authenticator *auth.Authenticator, limiter *ratelimit.Limiter, h *availabilityHandler,
+	instrument ...fiber.Handler) *fiber.App {
+	app := httpapi.NewApp(serviceName, log, instrument...)
 	v1 := app.Group("/v1", authenticator.Middleware(), ratelimit.Middleware(limiter))
 	v1.Get("/locations/:slug/availability", auth.Require(auth.ScopeAvailabilityRead), h.get)
 	return app
+}
+
+// flushSpans exports the spans still queued, waiting at most five seconds.
+func flushSpans(log *slog.Logger, tracing *telemetry.Tracing) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tracing.Shutdown(ctx); err != nil {
+		log.Error("flushing spans failed", "error", err.Error())
+	}
 }
 
 // shutdown fails readiness, waits for the load balancer to notice, then drains requests.

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/setora/rest/availability-svc/cache"
 )
 
 // serviceMetrics are availability-svc's own series; it also implements cache.Metrics.
@@ -63,15 +65,67 @@ func (m *serviceMetrics) Fill(d time.Duration, err error) {
 	m.fills.WithLabelValues(outcome).Observe(d.Seconds())
 }
 
-// setListening records the LISTEN state; every connection after the first is a reconnect.
-func (m *serviceMetrics) setListening(up bool) {
-	if up {
-		if m.connectedBefore {
-			m.reconnects.Inc()
-		}
-		m.connectedBefore = true
-		m.listening.Set(1)
-		return
+// setListening records the LISTEN state and reports whether up is a reconnect: every
+// connection after the first is one.
+func (m *serviceMetrics) setListening(up bool) (reconnect bool) {
+	if !up {
+		m.listening.Set(0)
+		return false
 	}
-	m.listening.Set(0)
+	reconnect = m.connectedBefore
+	if reconnect {
+		m.reconnects.Inc()
+	}
+	m.connectedBefore = true
+	m.listening.Set(1)
+	return reconnect
+}
+
+// cacheCollector reads ristretto's counters for the day cache at every scrape.
+type cacheCollector struct {
+	days    *cache.Cache
+	maxCost int64
+
+	entries, cost, maxCostDesc, evictions, rejected *prometheus.Desc
+}
+
+// newCacheCollector returns a collector of the day cache's size and evictions. ristretto
+// counts an entry as evicted whether its cost policy, its TTL or an invalidation removed it,
+// and it resets its counters when the cache is purged (after a LISTEN reconnect), which
+// Prometheus's rate() treats as a counter reset.
+func newCacheCollector(days *cache.Cache, maxCost int64) prometheus.Collector {
+	return &cacheCollector{
+		days:    days,
+		maxCost: maxCost,
+		entries: prometheus.NewDesc("setora_availability_cache_entries", "Day schedules held in the cache.", nil, nil),
+		cost: prometheus.NewDesc("setora_availability_cache_cost_bytes",
+			"Estimated memory of the day schedules held in the cache.", nil, nil),
+		maxCostDesc: prometheus.NewDesc("setora_availability_cache_max_cost_bytes",
+			"The cache's memory budget (CACHE_MAX_COST).", nil, nil),
+		evictions: prometheus.NewDesc("setora_availability_cache_evictions_total",
+			"Day schedules removed from the cache by its cost policy, its TTL or an invalidation; resets on a purge.", nil, nil),
+		rejected: prometheus.NewDesc("setora_availability_cache_sets_rejected_total",
+			"Fills that the cache did not keep, by reason: policy (the admission policy refused the entry) "+
+				"or dropped (its write buffer was full); resets on a purge.", []string{"reason"}, nil),
+	}
+}
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.entries, c.cost, c.maxCostDesc, c.evictions, c.rejected} {
+		ch <- d
+	}
+}
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.days.Stats()
+	// ristretto counts every admission and every removal, and adds each cost change (a
+	// negative one in wrapping unsigned arithmetic), so the differences are what it holds.
+	entries := s.KeysAdded() - s.KeysEvicted()
+	cost := s.CostAdded() - s.CostEvicted()
+	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(entries))
+	ch <- prometheus.MustNewConstMetric(c.cost, prometheus.GaugeValue, float64(cost))
+	ch <- prometheus.MustNewConstMetric(c.maxCostDesc, prometheus.GaugeValue, float64(c.maxCost))
+	ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(s.KeysEvicted()))
+	ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(s.SetsRejected()), "policy")
+	ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(s.SetsDropped()), "dropped")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/setora/rest/booking-svc/webhooks"
 	"github.com/setora/rest/shared/db"
+	"github.com/setora/rest/shared/telemetry"
 )
 
 const serviceName = "booking-svc"
@@ -31,7 +32,7 @@ Every command but routes reads DATABASE_URL.
 `
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", serviceName)
+	log := slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(os.Stdout, nil))).With("service", serviceName)
 	command := "serve"
 	args := os.Args[1:]
 	if len(args) > 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/setora/rest/shared/httpapi"
 	"github.com/setora/rest/shared/notify"
 	"github.com/setora/rest/shared/ratelimit"
+	"github.com/setora/rest/shared/telemetry"
 )
 
 type settings struct {
@@ -61,26 +62,46 @@ func serve(ctx context.Context, log *slog.Logger) error {
 		"hold_sweep_interval", cfg.SweepInterval.String(), "shutdown_drain", cfg.ShutdownDrain.String(),
 		"redis_url", config.MaskURL(cfg.RedisURL))
 
+	// Telemetry: spans when the OTEL_* variables ask for them (see shared/telemetry).
+	tracing, err := telemetry.SetupTracing(ctx, serviceName, telemetry.ReadBuildInfo().Version)
+	if err != nil {
+		return err
+	}
+	log.Info("tracing configured", tracing.LogAttrs()...)
+
 	pool, err := db.Connect(ctx, cfg.DatabaseURL, int32(cfg.MaxConns))
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	// Registered after pool.Close, so it runs before it, once the server and the background
+	// work have stopped.
+	defer flushSpans(log, tracing)
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Telemetry: build, pool, request and booking series.
+	telemetry.RegisterBuildInfo(registry, serviceName)
+	registry.MustRegister(telemetry.NewPoolCollector(pool, "main"))
+	metrics := newServiceMetrics(registry, log)
+	obs := observability{
+		instrument:  telemetry.Middleware(tracing, telemetry.NewHTTPMetrics(registry, serviceName)),
+		idempotency: metrics.observeIdempotency,
+	}
 
 	echo := notify.NewEcho()
 	echoCtx, stopEcho := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEcho()
 	go echo.Run(echoCtx, cfg.DatabaseURL, log)
 	store := bookings.NewStore(pool, echo)
+	store.Observer = metrics
 	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL}, log, registry)
 	if err != nil {
 		return err
 	}
 	defer limiter.Close()
-	app := newApp(log, pool, store, echo, limiter)
+	app := newApp(log, pool, store, echo, limiter, obs)
 
 	// Webhook delivery: the outbox dispatcher and River's workers. The deferred Stop runs after
 	// the HTTP server has drained, and lets running deliveries finish for up to 10 seconds.
@@ -103,7 +124,7 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		sweep(sweepCtx, log, pool, store, cfg.SweepInterval)
+		sweep(sweepCtx, log, pool, store, cfg.SweepInterval, metrics.holdsExpired)
 	}()
 	defer func() {
 		stopSweeping()
@@ -143,18 +164,21 @@ func serve(ctx context.Context, log *slog.Logger) error {
 
 // newApp mounts the public routes. Keys are checked against the database on every request, so
 // a revoked key stops working here at once. printRoutes builds it with nil dependencies.
-func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, echo *notify.Echo, limiter *ratelimit.Limiter) *fiber.App {
-	app := httpapi.NewApp(serviceName, log)
+func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, echo *notify.Echo, limiter *ratelimit.Limiter,
+	obs observability) *fiber.App {
+	app := httpapi.NewApp(serviceName, log, obs.instrument...)
 	authenticator := auth.NewAuthenticator(pool, 0)
 	api.MountPublic(app)
 	v1 := app.Group("/v1", authenticator.Middleware(), ratelimit.Middleware(limiter), recordKeyUse(pool, log),
-		idempotency.Middleware(pool, log, nil))
+		idempotency.Middleware(pool, log, obs.idempotency))
 	api.Mount(v1, api.Deps{Pool: pool, Store: store, Echo: echo, Log: log})
 	return app
 }
 
-// sweep expires lapsed holds and purges expired idempotency keys until ctx ends.
-func sweep(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, every time.Duration) {
+// sweep expires lapsed holds, counting them in expired, and purges expired idempotency keys
+// until ctx ends.
+func sweep(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, every time.Duration,
+	expired prometheus.Counter) {
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
@@ -166,10 +190,20 @@ func sweep(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, store *boo
 		if n, err := store.ExpireHolds(ctx); err != nil {
 			log.Error("hold sweep failed", "error", err.Error())
 		} else if n > 0 {
+			expired.Add(float64(n))
 			log.Info("holds expired", "count", n)
 		}
 		if _, err := idempotency.Purge(ctx, pool); err != nil {
 			log.Error("idempotency purge failed", "error", err.Error())
 		}
+	}
+}
+
+// flushSpans exports the spans still queued, waiting at most five seconds.
+func flushSpans(log *slog.Logger, tracing *telemetry.Tracing) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tracing.Shutdown(ctx); err != nil {
+		log.Error("flushing spans failed", "error", err.Error())
 	}
 }

@@ -58,14 +58,20 @@ type stack struct {
 	baseURL  string // the gateway, as clients see it
 	availURL string
 	bookURL  string
+	// availAdminURL and bookAdminURL serve each service's /metrics, /healthz and /readyz.
+	availAdminURL string
+	bookAdminURL  string
+	// logFiles are the files the started processes write their output to, by process name.
+	logFiles map[string]string
 }
 
 // startStack migrates a fresh database, loads the demo shop and starts both services and the
-// gateway on free ports.
-func startStack(t *testing.T) *stack {
+// gateway on free ports. env adds variables such as OTEL_TRACES_EXPORTER=console to both
+// services' environment.
+func startStack(t *testing.T, env ...string) *stack {
 	t.Helper()
 	dbURL := dbtest.New(t)
-	s := &stack{t: t, dbURL: dbURL}
+	s := &stack{t: t, dbURL: dbURL, logFiles: map[string]string{}}
 
 	runOnce(t, []string{"DATABASE_URL=" + dbURL}, "booking-svc", "migrate")
 	s.key = strings.TrimSpace(runOnce(t, []string{"DATABASE_URL=" + dbURL}, "booking-svc", "demo"))
@@ -79,29 +85,39 @@ func startStack(t *testing.T) *stack {
 
 	bookPort, bookAdmin := freePort(t), freePort(t)
 	s.bookURL = fmt.Sprintf("http://127.0.0.1:%d", bookPort)
-	startProcess(t, "booking-svc", []string{
+	s.bookAdminURL = fmt.Sprintf("http://127.0.0.1:%d", bookAdmin)
+	booking := startProcess(t, "booking-svc", append([]string{
 		"DATABASE_URL=" + dbURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", bookPort),
 		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", bookAdmin), "SHUTDOWN_DRAIN=0s", "HOLD_SWEEP_INTERVAL=200ms",
-	}, fmt.Sprintf("http://127.0.0.1:%d/readyz", bookAdmin), "serve")
+	}, env...), s.bookAdminURL+"/readyz", "serve")
+	s.logFiles["booking-svc"] = logFile(booking)
 
-	s.availURL = startAvailability(t, dbtest.ReaderURL(t, dbURL))
+	s.availURL, s.availAdminURL, s.logFiles["availability-svc"] = startAvailability(t, dbtest.ReaderURL(t, dbURL), env...)
 
 	gatewayPort := freePort(t)
 	s.baseURL = fmt.Sprintf("http://127.0.0.1:%d", gatewayPort)
-	startProcess(t, "gateway", nil, s.baseURL+"/v1/bookings/none",
+	gateway := startProcess(t, "gateway", nil, s.baseURL+"/v1/bookings/none",
 		"-listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "-availability", s.availURL, "-booking", s.bookURL)
+	s.logFiles["gateway"] = logFile(gateway)
 	return s
 }
 
-// startAvailability starts one availability-svc replica and returns its API URL.
-func startAvailability(t *testing.T, readerURL string) string {
+// startAvailability starts one availability-svc replica with env added to its environment and
+// returns its API and admin URLs and its log file.
+func startAvailability(t *testing.T, readerURL string, env ...string) (apiURL, adminURL, log string) {
 	t.Helper()
 	port, adminPort := freePort(t), freePort(t)
-	startProcess(t, "availability-svc", []string{
+	adminURL = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
+	cmd := startProcess(t, "availability-svc", append([]string{
 		"DATABASE_URL=" + readerURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", adminPort), "SHUTDOWN_DRAIN=0s",
-	}, fmt.Sprintf("http://127.0.0.1:%d/readyz", adminPort))
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
+	}, env...), adminURL+"/readyz")
+	return fmt.Sprintf("http://127.0.0.1:%d", port), adminURL, logFile(cmd)
+}
+
+// logFile returns the file that startProcess sends cmd's output to.
+func logFile(cmd *exec.Cmd) string {
+	return cmd.Stdout.(*os.File).Name()
 }
 
 func runOnce(t *testing.T, env []string, name string, args ...string) string {

@@ -118,7 +118,7 @@ func (s *Store) Get(ctx context.Context, orgID uuid.UUID, now time.Time, idOrRef
 }
 
 // writeEvent adds the booking's event to the outbox in the same transaction as its change.
-func writeEvent(ctx context.Context, tx pgx.Tx, b *Booking, eventType string) error {
+func writeEvent(ctx context.Context, tx *writeTx, b *Booking, eventType string) error {
 	payload, err := json.Marshal(b.View(slots.DisplayDuration))
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", eventType, err)
@@ -128,6 +128,7 @@ func writeEvent(ctx context.Context, tx pgx.Tx, b *Booking, eventType string) er
 	if err != nil {
 		return fmt.Errorf("write %s event: %w", eventType, err)
 	}
+	tx.outcomes = append(tx.outcomes, outcomeOfEvent(eventType, b.Status))
 	return nil
 }
 

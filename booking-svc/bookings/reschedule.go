@@ -29,7 +29,9 @@ func (s *Store) Reschedule(ctx context.Context, orgID uuid.UUID, now time.Time, 
 		if !retryable(err, anyStaff, attempt) {
 			break
 		}
+		s.observer().Retrying("reschedule booking", attempt+1, err)
 	}
+	s.observeConflict(err)
 	var taken *SlotTakenError
 	if errors.As(err, &taken) {
 		taken.Alternatives, taken.TimeZone = s.rescheduleAlternatives(ctx, orgID, now, idOrRef, in)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/setora/rest/shared/notify"
 	"github.com/setora/rest/shared/schedule"
@@ -34,6 +35,9 @@ type Store struct {
 	echo *notify.Echo
 	// beforeCommit, when set by a test, runs just before each commit; an error aborts the write.
 	beforeCommit func(ctx context.Context, tx pgx.Tx) error
+	// Observer, when set before the store is used, receives booking outcomes, notification
+	// counts and retries.
+	Observer Observer
 }
 
 // NewStore returns a store on pool. With a running echo, each write answers only after its
@@ -43,16 +47,22 @@ func NewStore(pool *pgxpool.Pool, echo *notify.Echo) *Store { return &Store{pool
 // echoTimeout bounds the wait for the availability replicas to acknowledge a write.
 const echoTimeout = time.Second
 
-// writeTx is a write transaction that remembers the notifications it queued.
+// writeTx is a write transaction that remembers the notifications it queued and the booking
+// outcomes of the events it wrote.
 type writeTx struct {
 	pgx.Tx
-	echo    *notify.Echo
-	notices []string
+	echo     *notify.Echo
+	notices  []string
+	outcomes []Outcome
 }
 
-// notify queues a change notification, delivered at commit.
+// notify queues a change notification, delivered at commit. The notification carries the W3C
+// trace context of ctx, so that each availability replica can link its eviction to this write.
 func (w *writeTx) notify(ctx context.Context, change notify.Change) error {
 	change.ID = uuid.NewString()
+	traceContext := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, traceContext)
+	change.TraceParent = traceContext.Get("traceparent")
 	if w.echo != nil {
 		w.echo.Expect(change.ID)
 	}
@@ -77,8 +87,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *writeTx) error) error {
 		if s.echo != nil {
 			s.echo.Forget(w.notices)
 		}
+		s.observeRuleBroken(err)
 		return err
 	}
+	s.observeCommit(w)
 	if s.echo != nil {
 		s.echo.Wait(w.notices, echoTimeout)
 	}
@@ -146,7 +158,9 @@ func (s *Store) Create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 		if !retryable(err, in.StaffID == uuid.Nil, attempt) {
 			break
 		}
+		s.observer().Retrying("create booking", attempt+1, err)
 	}
+	s.observeConflict(err)
 	var taken *SlotTakenError
 	if errors.As(err, &taken) {
 		taken.Alternatives, taken.TimeZone = s.alternatives(ctx, orgID, now, in)
@@ -411,6 +425,7 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 	case err != nil:
 		return nil, writeError("insert booking", err)
 	}
+	tx.outcomes = append(tx.outcomes, outcomeOfEvent("booking.created", b.Status))
 	return locs, nil
 }
 

@@ -4,9 +4,9 @@ package db
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"time"
@@ -52,6 +52,8 @@ func migrateDB(ctx context.Context, sqlDB *sql.DB) ([]string, error) {
 }
 
 // Connect opens a pool and waits until the server answers, for at most the context's deadline.
+// Queries, batches, connects and pool acquires are traced through the global tracer provider,
+// with their SQL text and without bound values (see tracer).
 func Connect(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -61,6 +63,7 @@ func Connect(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.
 		cfg.MaxConns = maxConns
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.ConnConfig.Tracer = newTracer()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)

@@ -25,8 +25,10 @@ const MaxBodyBytes = 64 << 10
 
 const requestIDKey = "request_id"
 
-// NewApp returns a Fiber app with the shared error handler and body limit.
-func NewApp(service string, log *slog.Logger) *fiber.App {
+// NewApp returns a Fiber app with the shared error handler and body limit. instrument runs
+// after the request id is set and around the panic recovery and the request log line, so that
+// a server span and the request metrics see every request with its final status.
+func NewApp(service string, log *slog.Logger, instrument ...fiber.Handler) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               service,
 		DisableStartupMessage: true,
@@ -36,7 +38,11 @@ func NewApp(service string, log *slog.Logger) *fiber.App {
 		IdleTimeout:           90 * time.Second,
 		ErrorHandler:          ErrorHandler(log),
 	})
-	app.Use(requestID, recoverPanic(log), accessLog(log))
+	app.Use(requestID)
+	for _, h := range instrument {
+		app.Use(h)
+	}
+	app.Use(recoverPanic(log), accessLog(log))
 	return app
 }
 
@@ -123,7 +129,8 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		case errors.As(err, &fiberErr):
 			apiErr = fromFiber(c, fiberErr)
 		default:
-			log.Error("request failed", "error", err.Error(), "route", c.Route().Path, "request_id", RequestID(c))
+			log.ErrorContext(c.UserContext(), "request failed", "error", err.Error(), "route", c.Route().Path,
+				"request_id", RequestID(c))
 			apiErr = apierr.Internal()
 		}
 
