@@ -179,6 +179,9 @@ func (d *dispatcher) run(ctx context.Context) {
 		default:
 			failures = 0
 		}
+		if err == nil {
+			d.metrics.lastDispatch.SetToCurrentTime()
+		}
 
 		if time.Since(lastRefresh) >= d.cfg.BacklogInterval {
 			lastRefresh = time.Now()

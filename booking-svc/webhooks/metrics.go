@@ -31,6 +31,7 @@ type metrics struct {
 	attemptsPerDelivery prometheus.Histogram
 	attemptDuration     prometheus.Histogram
 	eventsDispatched    prometheus.Counter
+	lastDispatch        prometheus.Gauge
 	jobsQueued          prometheus.Counter
 	outboxBacklog       prometheus.Gauge
 	outboxOldestAge     prometheus.Gauge
@@ -63,6 +64,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "setora_webhook_events_dispatched_total",
 			Help: "Outbox events the dispatcher handed to the delivery queue.",
 		}),
+		lastDispatch: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "setora_webhook_dispatch_last_success_timestamp_seconds",
+			Help: "Unix time of the dispatcher's last pass that reached the database, whether or not it found events.",
+		}),
 		jobsQueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "setora_webhook_jobs_queued_total",
 			Help: "Delivery jobs the dispatcher queued, one per event and subscribed endpoint.",
@@ -89,7 +94,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.attempts, m.deliveries, m.attemptsPerDelivery, m.attemptDuration,
-		m.eventsDispatched, m.jobsQueued, m.outboxBacklog, m.outboxOldestAge, m.queueBacklog, m.queueOldestAge,
+		m.eventsDispatched, m.lastDispatch, m.jobsQueued, m.outboxBacklog, m.outboxOldestAge, m.queueBacklog, m.queueOldestAge,
 		m.endpointsFailing} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register webhook metrics: %w", err)
