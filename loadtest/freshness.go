@@ -29,7 +29,9 @@ type freshnessProbe struct {
 	lags     []time.Duration   // per booking: the slowest replica
 	replica  [][]time.Duration // per replica
 	timeouts int
-	wg       sync.WaitGroup
+	// firstPoll counts replica polls whose first response already left the slot out.
+	firstPoll, polled int
+	wg                sync.WaitGroup
 }
 
 func newFreshnessProbe(replicas []*apiClient, every time.Duration, limit int) *freshnessProbe {
@@ -65,19 +67,26 @@ func (f *freshnessProbe) probe(a *attempt) {
 	key := loc.Org.Keys[0]
 
 	lags := make([]time.Duration, len(f.replicas))
+	polls := make([]int, len(f.replicas))
 	ok := make([]bool, len(f.replicas))
 	var wg sync.WaitGroup
 	for i, replica := range f.replicas {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lags[i], ok[i] = pollUntilGone(replica, path, key, a)
+			lags[i], polls[i], ok[i] = pollUntilGone(replica, path, key, a)
 		}()
 	}
 	wg.Wait()
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, n := range polls {
+		f.polled++
+		if n == 1 {
+			f.firstPoll++
+		}
+	}
 	worst := time.Duration(0)
 	for i := range lags {
 		if !ok[i] {
@@ -90,22 +99,24 @@ func (f *freshnessProbe) probe(a *attempt) {
 	f.lags = append(f.lags, worst)
 }
 
-// pollUntilGone polls one replica until its answer no longer offers the booked slot, and
-// returns the time from the booking's 201 to the end of that answer.
-func pollUntilGone(replica *apiClient, path, key string, a *attempt) (time.Duration, bool) {
+// pollUntilGone polls one replica until its response no longer offers the booked slot, and
+// returns the time from the booking's 201 to the end of that response and the number of polls.
+func pollUntilGone(replica *apiClient, path, key string, a *attempt) (time.Duration, int, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), freshnessTimeout)
 	defer cancel()
+	polls := 0
 	for ctx.Err() == nil {
+		polls++
 		r := replica.do(ctx, http.MethodGet, path, key, nil)
 		if r.Err == nil && r.Status == http.StatusOK && !offers(r.Body, a) {
-			return r.Done.Sub(a.AnsweredAt), true
+			return r.Done.Sub(a.AnsweredAt), polls, true
 		}
 		time.Sleep(freshnessPollGap)
 	}
-	return 0, false
+	return 0, polls, false
 }
 
-// offers reports whether an availability answer lists the attempt's start for its staff member.
+// offers reports whether an availability response lists the attempt's start for its staff member.
 func offers(body []byte, a *attempt) bool {
 	var answer struct {
 		Data struct {
@@ -116,7 +127,7 @@ func offers(body []byte, a *attempt) bool {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &answer); err != nil {
-		return true // an answer we cannot read does not prove the slot is gone
+		return true // a response that cannot be decoded does not prove the slot is gone
 	}
 	for _, s := range answer.Data.Slots {
 		if s.StaffID == a.StaffID && s.StartsAt.Equal(a.Candidate.Start) {
@@ -128,9 +139,13 @@ func offers(body []byte, a *attempt) bool {
 
 // freshnessResult summarises the probes in milliseconds.
 type freshnessResult struct {
-	Samples    int              `json:"samples"`
-	Timeouts   int              `json:"timeouts"`
-	Replicas   int              `json:"replicas"`
+	Samples  int `json:"samples"`
+	Timeouts int `json:"timeouts"`
+	Replicas int `json:"replicas"`
+	// FirstPoll of Polled replica polls saw the slot gone in their first response: the
+	// replica had evicted it before the client could ask.
+	FirstPoll  int              `json:"gone_at_first_poll"`
+	Polled     int              `json:"replica_polls"`
 	AllMS      latencySummary   `json:"all_replicas_ms"`
 	PerReplica []latencySummary `json:"per_replica_ms"`
 }
@@ -142,7 +157,8 @@ func (f *freshnessProbe) result() freshnessResult {
 	f.wg.Wait()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := freshnessResult{Samples: len(f.lags), Timeouts: f.timeouts, Replicas: len(f.replicas), AllMS: summarise(slices.Clone(f.lags))}
+	r := freshnessResult{Samples: len(f.lags), Timeouts: f.timeouts, Replicas: len(f.replicas), AllMS: summarise(slices.Clone(f.lags)),
+		FirstPoll: f.firstPoll, Polled: f.polled}
 	for _, lags := range f.replica {
 		r.PerReplica = append(r.PerReplica, summarise(slices.Clone(lags)))
 	}

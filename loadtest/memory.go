@@ -54,8 +54,8 @@ func memoryCommand(ctx context.Context, log *slog.Logger, args []string) error {
 	allowRemote := fs.Bool("allow-remote", false, "allow URLs whose host is not a loopback address")
 	locationDays := fs.Int("location-days", 10000, "location-days to cache (at most 100000)")
 	daysPerLocation := fs.Int("days-per-location", 50, "days cached per location, from the day after tomorrow (at most 56)")
-	staff := fs.Int("staff", 6, "staff per location")
-	booked := fs.Float64("booked", 0.5, "fraction of half-hour starts booked")
+	staff := fs.Int("staff", 4, "staff per location")
+	booked := fs.Float64("booked", 0.4, "fraction of half-hour starts booked")
 	out := fs.String("out", "memory.json", "file the JSON result is written to")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,9 +94,17 @@ func memoryCommand(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := setUpShop(ctx, log, pool, nil, s, rng); err != nil {
+	for _, org := range s.Orgs {
+		if err := insertCatalogue(ctx, pool, org, cfg.KeysPerOrg); err != nil {
+			return err
+		}
+	}
+	started := time.Now()
+	seeded, err := seedBookingsSQL(ctx, pool, s)
+	if err != nil {
 		return err
 	}
+	log.Info("shop created", "locations", locations, "bookings", seeded, "took", time.Since(started).Round(time.Millisecond).String())
 
 	m := &memoryMeasure{api: newAPIClient(*target, newHTTPClient(8, 30*time.Second)), shop: s, days: *daysPerLocation,
 		metricsURL: *metricsURL, metrics: newHTTPClient(2, 5*time.Second)}

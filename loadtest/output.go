@@ -54,8 +54,8 @@ func printTable(w io.Writer, res *runResult) {
 	fmt.Fprintf(w, "bookings: %d attempts = %d created (201) + %d conflicts (409) + %d unresolved; %d replays, %d concurrent duplicates\n",
 		v.Attempts, v.Created, v.Conflicts, v.Unresolved, v.Replays, v.Duplicates)
 	f := v.Freshness
-	fmt.Fprintf(w, "freshness over %d replicas, %d samples: p50 %.2fms p99 %.2fms max %.2fms, %d timeouts\n",
-		f.Replicas, f.Samples, f.AllMS.P50, f.AllMS.P99, f.AllMS.Max, f.Timeouts)
+	fmt.Fprintf(w, "freshness over %d replicas, %d samples: p50 %.2fms p99 %.2fms max %.2fms, %d timeouts; %d of %d polls saw the slot gone at once\n",
+		f.Replicas, f.Samples, f.AllMS.P50, f.AllMS.P99, f.AllMS.Max, f.Timeouts, f.FirstPoll, f.Polled)
 	if d := res.Drift; d != nil {
 		fmt.Fprintf(w, "drift: p99 %.2fms in the first tenth, %.2fms in the last; resident memory %+.1f%%\n", d.FirstP99MS, d.LastP99MS, d.RSSGrowthPct)
 	}
