@@ -32,8 +32,8 @@ type NewClient struct {
 	Name, Phone, Email, Notes string
 }
 
-// Optional is one field of a partial update. Set says whether the caller sent the field; a
-// nil Value with Set clears it.
+// Optional is one field of a partial update. Set records whether the caller sent the field,
+// and a nil Value with Set clears it.
 type Optional struct {
 	Set   bool
 	Value *string
@@ -120,9 +120,9 @@ func (s *Store) GetClient(ctx context.Context, orgID, id uuid.UUID) (*Client, er
 		WHERE organisation_id = $1 AND id = $2`, orgID, id))
 }
 
-// UpdateClient applies a partial update. An erased client is ErrClientErased; a change that
-// leaves neither phone nor e-mail is ErrClientContactRequired; a phone or e-mail that another
-// client holds is a *ClientExistsError.
+// UpdateClient applies a partial update. It returns ErrClientErased for an erased client and
+// ErrClientContactRequired when the change leaves neither phone nor e-mail. A phone or e-mail
+// that another client holds is a *ClientExistsError.
 func (s *Store) UpdateClient(ctx context.Context, orgID, id uuid.UUID, patch ClientPatch) (*Client, error) {
 	var client *Client
 	err := s.inTx(ctx, func(tx *writeTx) error {
