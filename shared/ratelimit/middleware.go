@@ -37,6 +37,8 @@ func Middleware(l *Limiter) fiber.Handler {
 		d := l.Allow(c.UserContext(), p.KeyID.String(), p.RateLimit)
 		setHeaders(c, d)
 		if !d.Allowed {
+			// The prefix is the key's non-secret start, which the request log shows too.
+			l.metrics.limited.WithLabelValues(p.Prefix).Inc()
 			e := apierr.New(http.StatusTooManyRequests, "rate_limited", "",
 				"this key may make %d requests per minute; retry after %d seconds", d.Limit, wholeSeconds(d.RetryAfter))
 			e.RetryAfter = wholeSeconds(d.RetryAfter)

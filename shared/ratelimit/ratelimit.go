@@ -242,6 +242,7 @@ func (l *localLimiter) allow(key string, perMinute int) Decision {
 // metrics are the limiter's Prometheus series.
 type metrics struct {
 	decisions   *prometheus.CounterVec
+	limited     *prometheus.CounterVec
 	redisUp     prometheus.Gauge
 	redisErrors prometheus.Counter
 }
@@ -252,6 +253,11 @@ func newMetrics(registerer prometheus.Registerer, withRedis bool) *metrics {
 			Name: "setora_ratelimit_decisions_total",
 			Help: "Rate-limit decisions by where they were counted (redis or local) and outcome (allowed or limited).",
 		}, []string{"store", "outcome"}),
+		// One series per key that was ever limited: the number of keys bounds it.
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "setora_ratelimit_limited_total",
+			Help: "Requests answered with 429, by the prefix of the API key that sent them.",
+		}, []string{"key_prefix"}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "setora_ratelimit_redis_up",
 			Help: "1 while rate limits are shared through Redis, 0 while this replica counts them alone because Redis is unreachable.",
@@ -262,7 +268,7 @@ func newMetrics(registerer prometheus.Registerer, withRedis bool) *metrics {
 		}),
 	}
 	if registerer != nil {
-		registerer.MustRegister(m.decisions)
+		registerer.MustRegister(m.decisions, m.limited)
 		if withRedis {
 			registerer.MustRegister(m.redisUp, m.redisErrors)
 		}

@@ -276,7 +276,7 @@ func TestMiddlewareHeadersAndRejection(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := httpapi.NewApp("test", quietLog())
-	principal := &auth.Principal{KeyID: uuid.New(), RateLimit: 2}
+	principal := &auth.Principal{KeyID: uuid.New(), Prefix: "sk_test_Ab3dE5fG", RateLimit: 2}
 	app.Use(func(c *fiber.Ctx) error {
 		c.Locals("principal", principal)
 		return c.Next()
@@ -333,6 +333,9 @@ func TestMiddlewareHeadersAndRejection(t *testing.T) {
 	}
 	if !strings.Contains(body.Error.Message, "2 requests per minute") {
 		t.Errorf("429 message does not name the limit: %q", body.Error.Message)
+	}
+	if got := testutil.ToFloat64(l.metrics.limited.WithLabelValues("sk_test_Ab3dE5fG")); got != 1 {
+		t.Errorf("limited requests of the key's prefix = %v, want 1", got)
 	}
 }
 
