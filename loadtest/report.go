@@ -33,6 +33,8 @@ type reportInputs struct {
 	dir                 string
 	availability, slots benchSet
 	bookingsBench       benchSet
+	// availabilityAt and slotsAt are when the Go benchmark outputs were written.
+	availabilityAt, slotsAt time.Time
 	// bookingsBenchFailures are the FAIL lines and messages of booking-svc's benchmark.
 	bookingsBenchFailures []string
 	bookings, rush        *runResult
@@ -72,6 +74,7 @@ func reportCommand(args []string) error {
 	if in.slots, err = readBenchFile(filepath.Join(*dir, fileSlotsBench)); err != nil {
 		return err
 	}
+	in.availabilityAt, in.slotsAt = modTime(filepath.Join(*dir, fileAvailabilityBench)), modTime(filepath.Join(*dir, fileSlotsBench))
 	if data, readErr := os.ReadFile(filepath.Join(*dir, fileBookingsBench)); readErr == nil {
 		in.bookingsBenchFailures = failureLines(string(data))
 		// A failed run may hold no results at all; the report then shows the failure alone.
@@ -107,6 +110,20 @@ func failureLines(output string) []string {
 		}
 	}
 	return out
+}
+
+func modTime(path string) time.Time {
+	info, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return info.ModTime()
+}
+
+// measured names when and on what a row's figure was measured, for the summary table.
+func (in *reportInputs) measured(at time.Time) string {
+	return fmt.Sprintf("%s, %d cores, %s GiB", at.UTC().Format("2006-01-02 15:04 UTC"), in.machine.Cores,
+		num(float64(in.machine.MemoryBytes)/(1<<30), 1))
 }
 
 func readJSON(path string, target any) error {
@@ -307,26 +324,26 @@ func writeSummary(w io.Writer, in *reportInputs) {
 	find := in.slots.median("Find7Days12Staff", "sec/op") * 1e9
 
 	p("## Summary\n\n")
-	p("| figure | value | baseline (same run) | ratio | goal | met | command |\n")
-	p("| --- | ---: | --- | ---: | --- | --- | --- |\n")
-	p("| availability, 7 days, cache warm | %s req/s | Fiber handler returning the same %s bytes: %s req/s | %s | ≥ %.1f | %s | `%s` |\n",
+	p("| figure | value | baseline (same run) | ratio | goal | met | measured | command |\n")
+	p("| --- | ---: | --- | ---: | --- | --- | --- | --- |\n")
+	p("| availability, 7 days, cache warm | %s req/s | Fiber handler returning the same %s bytes: %s req/s | %s | ≥ %.1f | %s | %s | `%s` |\n",
 		num(warm, 0), num(a.median("AvailabilityHTTP/cache-warm", "body-bytes"), 0), num(fixed, 0), num(warm/fixed, 2),
-		goalWarmVsFixed, verdict(warm/fixed >= goalWarmVsFixed), cmdAvailability)
-	p("| availability, 7 days, cache disabled | %s req/s | cache warm: %s req/s | warm is %s× | warm ≥ %d× | %s | `%s` |\n",
-		num(disabled, 0), num(warm, 0), num(warm/disabled, 1), goalWarmVsDisabled, verdict(warm/disabled >= goalWarmVsDisabled), cmdAvailability)
-	p("| availability, 7 days, 304 Not Modified | %s req/s | full 200 answers: %s req/s | %s | none set | - | `%s` |\n",
-		num(notModified, 0), num(warm, 0), num(notModified/warm, 2), cmdAvailability)
-	p("| bookings through `POST /v1/bookings` | %s bookings/s (p99 %s ms) | pgbench single-row insert into bookings: %s rows/s | %s | ≥ %.1f | %s | `%s`; `%s` |\n",
+		goalWarmVsFixed, verdict(warm/fixed >= goalWarmVsFixed), in.measured(in.availabilityAt), cmdAvailability)
+	p("| availability, 7 days, cache disabled | %s req/s | cache warm: %s req/s | warm is %s× | warm ≥ %d× | %s | %s | `%s` |\n",
+		num(disabled, 0), num(warm, 0), num(warm/disabled, 1), goalWarmVsDisabled, verdict(warm/disabled >= goalWarmVsDisabled), in.measured(in.availabilityAt), cmdAvailability)
+	p("| availability, 7 days, 304 Not Modified | %s req/s | full 200 answers: %s req/s | %s | none set | - | %s | `%s` |\n",
+		num(notModified, 0), num(warm, 0), num(notModified/warm, 2), in.measured(in.availabilityAt), cmdAvailability)
+	p("| bookings through `POST /v1/bookings` | %s bookings/s (p99 %s ms) | pgbench single-row insert into bookings: %s rows/s | %s | ≥ %.1f | %s | %s | `%s`; `%s` |\n",
 		num(apiRate, 0), num(bookingP99(in.bookings), 1), num(in.pgbench.TPS, 0), num(apiRate/in.pgbench.TPS, 2),
-		goalBookingsVsInsert, verdict(apiRate/in.pgbench.TPS >= goalBookingsVsInsert), cmdBookings, cmdPgbench)
-	p("| invalidation lag p99, %d replicas | %s ms (replicas' histogram) | client-side freshness: p50 %s ms, p99 %s ms, max %s ms | %s of the goal | < %d ms | %s | `%s` |\n",
+		goalBookingsVsInsert, verdict(apiRate/in.pgbench.TPS >= goalBookingsVsInsert), in.measured(in.bookings.StartedAt), cmdBookings, cmdPgbench)
+	p("| invalidation lag p99, %d replicas | %s ms (replicas' histogram) | client-side freshness: p50 %s ms, p99 %s ms, max %s ms | %s of the goal | < %d ms | %s | %s | `%s` |\n",
 		in.replicas, num(lagP99, 1), num(fresh.P50, 1), num(fresh.P99, 1), num(fresh.Max, 1), num(lagP99/goalLagP99MS, 2),
-		goalLagP99MS, verdict(lagP99 >= 0 && lagP99 < goalLagP99MS && fresh.P99 < goalLagP99MS), cmdMixed)
+		goalLagP99MS, verdict(lagP99 >= 0 && lagP99 < goalLagP99MS && fresh.P99 < goalLagP99MS), in.measured(in.mixed.StartedAt), cmdMixed)
 	m := in.memory
-	p("| availability-svc resident memory per 1,000 cached location-days | %s | the same replica before filling: %s; after %s location-days: %s | %s× the idle size | reported | - | `%s` |\n",
-		mib(m.RSSPerThousand), mib(m.RSSBefore), num(float64(m.CachedDays), 0), mib(m.RSSAfter), num(m.RSSAfter/m.RSSBefore, 2), cmdMemory)
-	p("| slot engine, 7 days, 12 staff, about 60%% booked | %s µs/op, %s allocs/op | the target: 50 µs | %s of the target | < 50 µs | %s | `%s` |\n\n",
-		num(find/1000, 1), num(in.slots.median("Find7Days12Staff", "allocs/op"), 0), num(find/goalFindNS, 2), verdict(find < goalFindNS), cmdSlots)
+	p("| availability-svc resident memory per 1,000 cached location-days | %s | the same replica before filling: %s; after %s location-days: %s | %s× the idle size | reported | - | %s | `%s` |\n",
+		mib(m.RSSPerThousand), mib(m.RSSBefore), num(float64(m.CachedDays), 0), mib(m.RSSAfter), num(m.RSSAfter/m.RSSBefore, 2), in.measured(m.Date), cmdMemory)
+	p("| slot engine, 7 days, 12 staff, about 60%% booked | %s µs/op, %s allocs/op | the target: 50 µs | %s of the target | < 50 µs | %s | %s | `%s` |\n\n",
+		num(find/1000, 1), num(in.slots.median("Find7Days12Staff", "allocs/op"), 0), num(find/goalFindNS, 2), verdict(find < goalFindNS), in.measured(in.slotsAt), cmdSlots)
 	p("Figures are medians of three runs for the Go benchmarks, and whole-run figures for `loadtest`. ")
 	p("\"Met\" compares with the goals in the performance issues; a **no** is a finding to act on, not a measurement error.\n\n")
 }

@@ -233,8 +233,22 @@ func parseBookingAnswer(body []byte) bookingAnswer {
 	return a
 }
 
-// maxBookingTries bounds the requests of one attempt whose answers were lost or retryable.
-const maxBookingTries = 4
+// maxBookingTries bounds the requests of one attempt whose responses were lost or retryable.
+const maxBookingTries = 6
+
+// maxRetryAfter caps the wait a Retry-After header may ask for, so that runs stay bounded.
+const maxRetryAfter = 2 * time.Second
+
+// retryDelay honours the response's Retry-After in whole seconds (booking-svc sends 1 with
+// idempotency_key_in_use), and otherwise backs off by 50 ms per try.
+func retryDelay(r apiResponse, try int) time.Duration {
+	if r.Err == nil {
+		if seconds, err := strconv.Atoi(r.Header.Get("Retry-After")); err == nil && seconds >= 0 {
+			return min(time.Duration(seconds)*time.Second, maxRetryAfter)
+		}
+	}
+	return time.Duration(try) * 50 * time.Millisecond
+}
 
 // book makes one booking attempt with its own Idempotency-Key. Lost responses, 5xx, 429 and
 // "key in use" are retried with the same key. A resolved attempt may be sent again to check
@@ -281,7 +295,7 @@ func (sc *scenario) book(ctx context.Context, intended time.Time, c candidate, s
 		if ctx.Err() != nil {
 			break
 		}
-		time.Sleep(time.Duration(try) * 50 * time.Millisecond)
+		time.Sleep(retryDelay(r, try))
 		sent = time.Now()
 	}
 
