@@ -27,8 +27,8 @@ import (
 )
 
 // The booking benchmark measures POST /v1/bookings on the real booking-svc binary against the
-// PostgreSQL server of TEST_DATABASE_URL, next to pgbench inserting single rows into the same
-// bookings table, so the ratio compares the API with the database's own limit on one machine:
+// PostgreSQL server of TEST_DATABASE_URL. In the same run pgbench inserts single rows into the
+// same bookings table, so the ratio compares the API with the database's own limit:
 //
 //	TEST_DATABASE_URL=... go test -run '^$' -bench BookingThroughput -benchtime 4000x ./booking-svc/bookings/
 //
@@ -54,7 +54,6 @@ type benchEnv struct {
 	key      string
 	service  uuid.UUID
 	staff    [][]uuid.UUID // per location
-	pgStaff  uuid.UUID     // first of the staff that pgbench inserts for
 	pgPlace  uuid.UUID
 	org      uuid.UUID
 	requests atomic.Int64 // offsets each run's slots so that runs never collide
@@ -164,6 +163,7 @@ func setupBench(b *testing.B) *benchEnv {
 func startBookingService(b *testing.B, dbURL string) string {
 	b.Helper()
 	dir := b.TempDir()
+
 	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/setora/rest/booking-svc")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build booking-svc: %v\n%s", err, out)
@@ -173,6 +173,7 @@ func startBookingService(b *testing.B, dbURL string) string {
 	if out, err := migrate.CombinedOutput(); err != nil {
 		b.Fatalf("booking-svc migrate: %v\n%s", err, out)
 	}
+
 	httpPort, adminPort := envOr("BENCH_HTTP_PORT", "18001"), envOr("BENCH_ADMIN_PORT", "18002")
 	logFile, err := os.Create(filepath.Join(dir, "booking-svc.log"))
 	if err != nil {
@@ -185,6 +186,7 @@ func startBookingService(b *testing.B, dbURL string) string {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
+
 	b.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -198,6 +200,7 @@ func startBookingService(b *testing.B, dbURL string) string {
 			}
 		}
 	})
+
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		resp, err := http.Get("http://127.0.0.1:" + adminPort + "/readyz")
 		if err == nil {
