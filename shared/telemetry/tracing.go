@@ -36,9 +36,9 @@ type Tracing struct {
 // OTEL_TRACES_EXPORTER names an exporter other than "none"; OTEL_SDK_DISABLED=true turns them
 // off. The other standard variables apply as the OpenTelemetry Go SDK and its autoexport
 // package read them: OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf by default, or grpc), headers,
-// timeouts, OTEL_TRACES_SAMPLER and its argument, the batch processor's limits, and
-// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, which take precedence over service and
-// version.
+// timeouts, the batch processor's limits, and OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES,
+// which take precedence over service and version. OTEL_TRACES_SAMPLER and its argument are
+// read by SamplerFromEnv.
 func SetupTracing(ctx context.Context, service, version string) (*Tracing, error) {
 	otel.SetTextMapPropagator(Propagator)
 	if !exportRequested() {
@@ -60,7 +60,11 @@ func SetupTracing(ctx context.Context, service, version string) (*Tracing, error
 	if err != nil {
 		return nil, fmt.Errorf("describe the service for traces: %w", err)
 	}
-	t := NewTracing(sdktrace.NewBatchSpanProcessor(exporter), sdktrace.WithResource(res))
+	sampler, err := SamplerFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	t := NewTracing(sdktrace.NewBatchSpanProcessor(exporter), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
 	t.exporter = fmt.Sprintf("%T", exporter)
 	return t, nil
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/setora/rest/shared/telemetry"
 )
@@ -15,7 +18,8 @@ import (
 func clearOTelEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-		"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+		"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+		"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"} {
 		t.Setenv(name, "")
 	}
 }
@@ -84,6 +88,53 @@ func TestLogAttrsHideCredentials(t *testing.T) {
 	for _, secret := range []string{"s3cret", "t0ken"} {
 		if strings.Contains(described.String(), secret) {
 			t.Errorf("log attributes %q contain %q", described.String(), secret)
+		}
+	}
+}
+
+func TestSamplerFollowsLinks(t *testing.T) {
+	clearOTelEnv(t)
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+	sampler, err := telemetry.SamplerFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorder := tracetest.NewSpanRecorder()
+	tracing := telemetry.NewTracing(recorder, sdktrace.WithSampler(sampler))
+	t.Cleanup(func() { _ = tracing.Shutdown(context.Background()) })
+	tracer := otel.GetTracerProvider().Tracer("test")
+
+	linkTo := func(flags trace.TraceFlags) trace.Link {
+		return trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: flags, Remote: true,
+		})}
+	}
+	cases := []struct {
+		name    string
+		opts    []trace.SpanStartOption
+		sampled bool
+	}{
+		{"root without links, ratio 0", nil, false},
+		{"root linked to a sampled span", []trace.SpanStartOption{trace.WithLinks(linkTo(trace.FlagsSampled))}, true},
+		{"root linked to an unsampled span", []trace.SpanStartOption{trace.WithLinks(linkTo(0))}, false},
+	}
+	for _, tc := range cases {
+		_, span := tracer.Start(context.Background(), tc.name, tc.opts...)
+		if span.SpanContext().IsSampled() != tc.sampled {
+			t.Errorf("%s: sampled = %v, want %v", tc.name, span.SpanContext().IsSampled(), tc.sampled)
+		}
+		span.End()
+	}
+}
+
+func TestSamplerFromEnvRejectsBadValues(t *testing.T) {
+	for _, env := range [][2]string{{"parentbased_traceidratio", "1.5"}, {"traceidratio", "a tenth"}, {"jaeger_remote", ""}} {
+		clearOTelEnv(t)
+		t.Setenv("OTEL_TRACES_SAMPLER", env[0])
+		t.Setenv("OTEL_TRACES_SAMPLER_ARG", env[1])
+		if _, err := telemetry.SamplerFromEnv(); err == nil {
+			t.Errorf("OTEL_TRACES_SAMPLER=%s OTEL_TRACES_SAMPLER_ARG=%q was accepted", env[0], env[1])
 		}
 	}
 }
