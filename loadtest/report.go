@@ -368,9 +368,11 @@ func bookingP99(r *runResult) float64 {
 func writeAvailability(w io.Writer, in *reportInputs) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("## Availability over HTTP\n\n")
-	p("`BenchmarkAvailabilityHTTP` (availability-svc/bench_test.go) stores a London location with 12 staff members, about 60%% booked over the week asked for, in a fresh PostgreSQL database; serves it with the service's own Fiber app on a loopback port; and sends the documented 7-day request for a 30-minute service over %d keep-alive connections from a fasthttp client in the same process. ", 16)
+	p("`BenchmarkAvailabilityHTTP` (availability-svc/bench_test.go) stores a London location with 12 staff members, about 60%% booked over the week requested, in a fresh PostgreSQL database. ")
+	p("It serves that location with the service's own Fiber app on a loopback port and sends the documented 7-day request for a 30-minute service over %d keep-alive connections from a fasthttp client in the same process. ", 16)
 	p("Requests take 64 keys in turn, because one key's rate limit (at most 100,000 a minute) is below what the service answers. ")
-	p("The fixed-body baseline is a Fiber handler on the same app setup (request id, access log into io.Discard) that returns the warm answer's bytes; the real route adds authentication, rate limiting, the catalogue and day caches, the slot engine, rendering and the ETag. ")
+	p("The fixed-body baseline is a Fiber handler on the same app setup (request id, access log into io.Discard) that returns the warm response's bytes. ")
+	p("The real route adds authentication, rate limiting, the catalogue and day caches, the slot engine, rendering and the ETag. ")
 	p("Cache disabled puts `cache.DBReader` in place of the cache, so every request reads the seven days from PostgreSQL.\n\n")
 	p("| case | req/s | µs/op (wall time per request across all connections) | B/op | allocs/op |\n| --- | ---: | ---: | ---: | ---: |\n")
 	for _, name := range in.availability.names() {
@@ -402,7 +404,8 @@ func writeBookings(w io.Writer, in *reportInputs) {
 	p("| pgbench single-row insert into bookings, 16 clients | %s rows/s, average latency %s ms |\n", num(in.pgbench.TPS, 0), num(in.pgbench.LatencyMS, 2))
 	p("| ratio API / pgbench | %s (goal ≥ %.1f) |\n", num(bookingRate(b)/in.pgbench.TPS, 2), goalBookingsVsInsert)
 	p("| invalidation lag during this run, p50 / p99 (replicas' histogram) | %s / %s ms |\n\n", num(b.Cache.InvalidationLagP50MS, 1), num(b.Cache.InvalidationLagP99MS, 1))
-	p("With a fixed number of workers, throughput is workers divided by latency. booking-svc answers a write only after every live availability replica has acknowledged its eviction, so the invalidation lag above is part of each booking's latency; the ratio to pgbench, whose clients wait for nothing but the commit, shows that cost as much as the cost of the transaction.\n\n")
+	p("With a fixed number of workers, throughput is workers divided by latency. booking-svc answers a write only after every live availability replica has acknowledged its eviction, so the invalidation lag above is part of each booking's latency. ")
+	p("pgbench's clients wait for nothing but the commit, so the ratio shows the cost of that wait as much as the cost of the transaction.\n\n")
 	p("pgbench's script inserts one confirmed row per transaction into the same bookings table, with its exclusion constraint and indexes, on the same cluster, right after the API run:\n\n```sql\n%s```\n\n", in.pgbench.Script)
 	if len(in.bookingsBenchFailures) > 0 {
 		p("booking-svc's own Go benchmark (`%s`) **failed** in this run; the figures it printed before failing are below. Its output:\n\n```\n%s\n```\n\n",
@@ -421,8 +424,9 @@ func writeBookings(w io.Writer, in *reportInputs) {
 		p("\n")
 	}
 
-	p("Contended: `loadtest run -scenario rush` sends %.0f booking attempts a second (open model) at %d slots at a time, a new set every %s, one attempt in five for \"any\" staff; %.0f%% of resolved attempts are sent again with the same Idempotency-Key and %.0f%% twice at once.\n\n",
-		rush.Rate, rush.Scenario.RushSlots, "2 s", rush.Scenario.Retry*100, rush.Scenario.Duplicate*100)
+	p("Contended: `loadtest run -scenario rush` sends %.0f booking attempts a second (open model) at %d slots at a time, with a new set every %s. One attempt in five requests \"any\" staff. ",
+		rush.Rate, rush.Scenario.RushSlots, "2 s")
+	p("%.0f%% of resolved attempts are sent again with the same Idempotency-Key, and %.0f%% are sent twice at once.\n\n", rush.Scenario.Retry*100, rush.Scenario.Duplicate*100)
 	v := rush.Verification
 	p("| figure | value |\n| --- | ---: |\n")
 	p("| attempts | %d |\n| created (201) | %d |\n| conflicts (409 slot_unavailable) | %d |\n| unresolved | %d |\n", v.Attempts, v.Created, v.Conflicts, v.Unresolved)
@@ -439,7 +443,7 @@ func writeFreshness(w io.Writer, in *reportInputs) {
 	c, f := in.mixed.Cache, in.mixed.Verification.Freshness
 	p("## Invalidation lag and freshness\n\n")
 	p("During the mixed run (below), with %d availability-svc replicas behind the gateway:\n\n", in.replicas)
-	p("- `setora_availability_invalidation_lag_seconds`, the time from a change's commit to its eviction in a replica, read from each replica's admin port before and after the run: p50 %s ms, p99 %s ms over %s evictions; p99 per replica: %s ms. These are estimates from the histogram's buckets (1, 2.5, 5, 10, 25, 50 ms and up), interpolated as PromQL's histogram_quantile does.\n",
+	p("- `setora_availability_invalidation_lag_seconds` is the time from a change's commit to its eviction in a replica, read from each replica's admin port before and after the run. It was p50 %s ms and p99 %s ms over %s evictions, and p99 per replica %s ms. These are estimates from the histogram's buckets (1, 2.5, 5, 10, 25, 50 ms and up), interpolated as PromQL's histogram_quantile does.\n",
 		num(c.InvalidationLagP50MS, 2), num(c.InvalidationLagP99MS, 2), num(c.InvalidationLagCount, 0), joinNums(c.InvalidationLagP99Replica))
 	p("- Freshness from the client's side: for %d sampled bookings, the time from the 201 until every replica, polled directly, stops offering the booked slot: p50 %s ms, p99 %s ms, max %s ms, %d timeouts (5 s). ",
 		f.Samples, num(f.AllMS.P50, 2), num(f.AllMS.P99, 2), num(f.AllMS.Max, 2), f.Timeouts)
@@ -462,8 +466,9 @@ func writeMemory(w io.Writer, in *reportInputs) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	m := in.memory
 	p("## Memory\n\n")
-	p("`loadtest memory` creates %d locations with %d staff members each (about %.0f%% of half-hour starts booked) and asks a freshly started replica for %d days of each, %s location-days in all, then asks again and counts the cache hits to confirm how many were held: %s. ",
-		m.Locations, m.StaffPerLoc, m.Booked*100, m.DaysPerLocation, num(float64(m.LocationDays), 0), num(float64(m.CachedDays), 0))
+	p("`loadtest memory` creates %d locations with %d staff members each (about %.0f%% of half-hour starts booked). It requests %d days of each from a freshly started replica, %s location-days in all. ",
+		m.Locations, m.StaffPerLoc, m.Booked*100, m.DaysPerLocation, num(float64(m.LocationDays), 0))
+	p("It then requests them again and counts the cache hits to confirm how many were held: %s. ", num(float64(m.CachedDays), 0))
 	p("Resident memory (`process_resident_memory_bytes`) went from %s to %s, %s per 1,000 location-days; the Go heap in use (`go_memstats_heap_inuse_bytes`) grew by %s per 1,000. ",
 		mib(m.RSSBefore), mib(m.RSSAfter), mib(m.RSSPerThousand), mib(m.HeapPerThousand))
 	p("Resident memory includes what the garbage collector has freed but not yet returned, so it is an upper estimate.\n\n")
@@ -487,9 +492,10 @@ func writeMixed(w io.Writer, in *reportInputs) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	r := in.mixed
 	p("## Load test: mixed traffic\n\n")
-	p("`loadtest run -scenario mixed` against the gateway: %s organisations × %d locations × %d staff, %d weeks with %.0f%% of half-hour starts booked beforehand through the API; then %.0f actions a second for %s s in the open model (each request has an intended start, and latency counts from it, so a stalled server cannot hide the requests it delayed). ",
-		num(float64(r.Shop.Organisations), 0), r.Shop.Locations, r.Shop.Staff, r.Shop.Weeks, r.Shop.Booked*100, r.Rate, num(r.Seconds, 1))
-	p("%.0f%% of actions are booking attempts racing for a few slots; the rest ask for 1, 3 or 7 days of availability for one or two services, sometimes one staff member, half of them with If-None-Match when an ETag is known.\n\n",
+	p("`loadtest run -scenario mixed` runs against the gateway with %s organisations × %d locations × %d staff and %d weeks, %.0f%% of whose half-hour starts were booked beforehand through the API. ",
+		num(float64(r.Shop.Organisations), 0), r.Shop.Locations, r.Shop.Staff, r.Shop.Weeks, r.Shop.Booked*100)
+	p("It schedules %.0f actions a second for %s s in the open model: each request has an intended start, and latency counts from it, so a stalled server cannot hide the requests it delayed. ", r.Rate, num(r.Seconds, 1))
+	p("%.0f%% of actions are booking attempts racing for a few slots. The rest request 1, 3 or 7 days of availability for one or two services, sometimes for one staff member, and half of them send If-None-Match when an ETag is known.\n\n",
 		r.Scenario.BookingShare*100)
 	p("| endpoint | requests | req/s | errors | p50 ms | p90 ms | p99 ms | max ms | statuses |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, e := range append(slices.Clone(r.Endpoints), r.Total) {
@@ -518,6 +524,7 @@ func writeReproduce(w io.Writer, in *reportInputs) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("## Reproduce\n\n")
 	p("```sh\nmake bench\n```\n\n")
-	p("scripts/bench.sh starts a private PostgreSQL cluster (127.0.0.1:54361 unless `SETORA_BENCH_PG_PORT` is set) in a fresh database, builds the binaries, runs the Go benchmarks, starts booking-svc, three availability-svc replicas and the gateway on 127.0.0.1 ports 18200-18224 (`SETORA_BENCH_PORT_BASE` moves them), runs the `loadtest` commands above, stops everything and writes this page. ")
+	p("scripts/bench.sh starts a private PostgreSQL cluster (127.0.0.1:54361 unless `SETORA_BENCH_PG_PORT` is set) with a fresh database, builds the binaries and runs the Go benchmarks. ")
+	p("It then starts booking-svc, three availability-svc replicas and the gateway on 127.0.0.1 ports 18200-18224 (`SETORA_BENCH_PORT_BASE` moves them), runs the `loadtest` commands above, stops everything and writes this page. ")
 	p("Every output (benchmark text, JSON, the HTML charts, service logs) stays in the results folder it names at the end, under .local/bench/ by default. It needs about ten minutes on a two-core machine.\n")
 }

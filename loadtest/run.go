@@ -78,7 +78,7 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.DurationVar(&o.warmup, "warmup", 0, "availability polling before the measured run, to fill the caches")
 	fs.DurationVar(&o.progressEvery, "progress", time.Second, "interval of the progress line")
 	fs.DurationVar(&o.memoryEvery, "memory-every", 5*time.Second, "interval of resident-memory readings")
-	fs.StringVar(&o.out, "out", "", "path prefix of the JSON and HTML results (default loadtest-results/<scenario>-<time>)")
+	fs.StringVar(&o.out, "out", "", "path prefix of the JSON and HTML results (default loadtest/results/<scenario>-<time>)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -92,7 +92,7 @@ func parseRunFlags(args []string) (runOptions, error) {
 		}
 	}
 	if o.out == "" {
-		o.out = filepath.Join("loadtest-results", o.scenario.Name+"-"+time.Now().Format("20060102-150405"))
+		o.out = filepath.Join("loadtest", "results", o.scenario.Name+"-"+time.Now().Format("20060102-150405"))
 	}
 	return o, o.validate()
 }
