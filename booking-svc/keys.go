@@ -291,8 +291,8 @@ type keyUse struct {
 // extra write per key.
 const maxRememberedKeys = 10000
 
-// recordKeyUse stores when each key was last used, at most once a minute per key and process;
-// the UPDATE's own condition keeps several replicas to about the same pace.
+// recordKeyUse stores when each key was last used, at most once a minute per key and process.
+// The UPDATE's own condition keeps several replicas to about the same pace.
 func recordKeyUse(pool *pgxpool.Pool, log *slog.Logger) fiber.Handler {
 	u := &keyUse{pool: pool, log: log, written: map[uuid.UUID]time.Time{}}
 	return func(c *fiber.Ctx) error {

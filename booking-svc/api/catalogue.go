@@ -22,7 +22,7 @@ import (
 // set; the answer's stranded_bookings lists them.
 const StrandedHeader = "Setora-Stranded-Bookings"
 
-// maxStrandedListed caps the stranded bookings listed in one answer; the header has the count.
+// maxStrandedListed caps the stranded bookings listed in one response; the header has the count.
 const maxStrandedListed = 100
 
 func mountCatalogue(v1 fiber.Router, deps Deps) {
@@ -82,7 +82,7 @@ func sendList[T, V any](c *fiber.Ctx, page catalogue.Page[T], view func(T) V) er
 	return c.JSON(body)
 }
 
-// changeBody is the answer to a catalogue write: the changed resource, and the future bookings
+// changeBody is the response to a catalogue write: the changed resource, and the future bookings
 // the change left outside the hours, when there are any.
 type changeBody struct {
 	Data             any                  `json:"data"`

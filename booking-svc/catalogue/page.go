@@ -17,7 +17,7 @@ const (
 // ErrInvalidCursor means a cursor was not issued for this list and these filters.
 var ErrInvalidCursor = errors.New("invalid cursor")
 
-// PageRequest asks for one page. Cursor is empty for the first page, else the NextCursor of the
+// PageRequest selects one page. Cursor is empty for the first page, else the NextCursor of the
 // page before, issued for the same list and filters.
 type PageRequest struct {
 	Limit  int

@@ -23,8 +23,8 @@ type Staff struct {
 	UpdatedAt time.Time
 }
 
-// StaffLocation is what a staff member does at one location: the services they perform there
-// and their weekly working hours with breaks.
+// StaffLocation is a staff member's setup at one location: the services they perform there and
+// their weekly working hours with breaks.
 type StaffLocation struct {
 	LocationID   uuid.UUID
 	LocationSlug string
@@ -208,7 +208,7 @@ func (f StaffFilter) canonical() string {
 }
 
 // StaffList lists the organisation's staff, oldest first. An unknown location slug is
-// ErrLocationNotFound; an unknown service simply matches nobody.
+// ErrLocationNotFound; an unknown service matches no staff.
 func (s *Store) StaffList(ctx context.Context, orgID uuid.UUID, f StaffFilter, req PageRequest) (Page[*Staff], error) {
 	const list = "staff"
 	after, at, id, err := timeCursor(list, f.canonical(), req.Cursor)

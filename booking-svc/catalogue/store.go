@@ -29,8 +29,8 @@ type Store struct {
 	echo *notify.Echo
 }
 
-// NewStore returns a store on pool. With a running echo each write answers only after the
-// availability replicas have applied its notifications; echo may be nil.
+// NewStore returns a store on pool. With a running echo each write returns only after the
+// availability replicas have applied its notifications. echo may be nil.
 func NewStore(pool *pgxpool.Pool, echo *notify.Echo) *Store { return &Store{pool: pool, echo: echo} }
 
 // echoTimeout bounds the wait for the replicas' acknowledgements; it matches the booking store.

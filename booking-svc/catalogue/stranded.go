@@ -51,7 +51,7 @@ type activeBooking struct {
 	servicesActive          bool
 }
 
-// findStranded re-checks, with the slot engine on the rows this transaction sees, every future
+// findStranded re-checks, with the slot engine on the rows this transaction reads, every future
 // confirmed booking and live hold in scope. Notice, booking window and the slot grid are left
 // out of the check: they govern new bookings, not ones already made.
 func findStranded(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, now time.Time, scope strandScope) ([]Stranded, error) {
@@ -227,8 +227,8 @@ func withoutBooking(days []slots.DaySchedule, b *activeBooking) []slots.DaySched
 	return out
 }
 
-// strandReason names why the engine would not offer the booking now, or "" when it would or
-// when only another booking stands in the way.
+// strandReason names why the engine would not offer the booking now, or returns "" when it
+// would or when only another booking blocks it.
 func strandReason(err error) string {
 	switch {
 	case err == nil, errors.Is(err, slots.ErrSlotTaken), errors.Is(err, slots.ErrInvalidQuery):

@@ -25,7 +25,7 @@ const (
 )
 
 // Middleware counts each request of an authenticated key against the key's limit, sets the
-// rate-limit headers on the answer and rejects a request over the limit with 429 and
+// rate-limit headers on the response and rejects a request over the limit with 429 and
 // Retry-After. It must run after auth's middleware; a request without a principal passes
 // untouched. A nil limiter passes every request, so apps can be built without one.
 func Middleware(l *Limiter) fiber.Handler {

@@ -45,8 +45,8 @@ type Config struct {
 	// Timeout bounds each Redis round trip; past it the request is counted in memory instead.
 	// Zero means 100ms.
 	Timeout time.Duration
-	// RetryEvery is how often, while Redis is unreachable, one request tries it again. Zero
-	// means one second.
+	// RetryEvery is the interval at which one request tries Redis again while it is
+	// unreachable. Zero means one second.
 	RetryEvery time.Duration
 	// LocalKeys bounds the keys kept in memory, least recently used first out. Zero means 65536.
 	LocalKeys int
@@ -122,7 +122,7 @@ func (l *Limiter) Close() error {
 }
 
 // Allow counts one request of key against perMinute requests per minute. It never fails: when
-// Redis cannot answer, the request is counted in this process.
+// Redis does not respond, the request is counted in this process.
 func (l *Limiter) Allow(ctx context.Context, key string, perMinute int) Decision {
 	if perMinute < 1 {
 		perMinute = 1
@@ -134,7 +134,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, perMinute int) Decision
 			l.metrics.count("redis", d.Allowed)
 			return d
 		}
-		// A caller that went away says nothing about Redis.
+		// A cancelled request is no sign that Redis is down.
 		if ctx.Err() == nil {
 			l.markDown(err)
 		}
@@ -158,7 +158,7 @@ func (l *Limiter) allowShared(ctx context.Context, key string, perMinute int) (D
 	return d, nil
 }
 
-// shouldTryRedis is true while Redis answers, and once every retryEvery while it does not.
+// shouldTryRedis returns true while Redis responds, and once every retryEvery while it does not.
 func (l *Limiter) shouldTryRedis() bool {
 	if !l.redisDown.Load() {
 		return true
