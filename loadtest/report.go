@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -294,7 +295,10 @@ func writeReport(w io.Writer, in *reportInputs) {
 		p(" The whole run took %s.", in.elapsed)
 	}
 	p("\n\n")
-	p("NOTE: this run shared the machine with other engineers' builds and tests, so the figures are noisy; compare the ratios, which move less than the absolute numbers, and rerun `make bench` on a quiet machine before relying on any one figure.\n\n")
+	if busy, load := machineWasBusy(in.loadStart, in.machine.Cores); busy {
+		p("NOTE: the load average was %s on %d cores when this run began, so other work shared the machine and the figures are noisy. Compare the ratios, which move less than the absolute numbers, and rerun `make bench` on a quiet machine before relying on any one figure.\n\n",
+			num(load, 1), in.machine.Cores)
+	}
 
 	writeSummary(w, in)
 	writeAvailability(w, in)
@@ -304,6 +308,20 @@ func writeReport(w io.Writer, in *reportInputs) {
 	writeSlots(w, in)
 	writeMixed(w, in)
 	writeReproduce(w, in)
+}
+
+// machineWasBusy reports whether the one-minute load average in loadAverages (as in
+// /proc/loadavg) exceeded half the cores, and returns it.
+func machineWasBusy(loadAverages string, cores int) (bool, float64) {
+	fields := strings.Fields(loadAverages)
+	if len(fields) == 0 {
+		return false, 0
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return false, 0
+	}
+	return load > float64(cores)/2, load
 }
 
 func orDash(s string) string {
