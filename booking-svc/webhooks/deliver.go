@@ -238,7 +238,7 @@ func classifyError(err error, latency, timeout time.Duration) attemptResult {
 			problem: blocked.Error() + "; webhook endpoints must be reachable on the public internet"}
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
 		return attemptResult{outcome: outcomeTimeout, latency: latency,
-			problem: fmt.Sprintf("timed out after %s; answer within that time and do slow work after answering", timeout)}
+			problem: fmt.Sprintf("timed out after %s; respond within that time and do slow work after responding", timeout)}
 	default:
 		return attemptResult{outcome: outcomeConnectionError, latency: latency, problem: unwrapURLError(err).Error()}
 	}
