@@ -356,7 +356,11 @@ func TestHoldExpiresWithoutSweep(t *testing.T) {
 		t.Error("a held slot is offered")
 	}
 
-	s.setClock("2026-05-11T12:05:00+01:00")
+	// The test clock endpoint answers after the availability replicas have applied the change,
+	// so the next availability request already uses the new clock.
+	if r := s.call("POST", "/v1/test_clock", map[string]any{"advance_seconds": 300}); r.Status != http.StatusOK {
+		t.Fatalf("advance the test clock: %d %s", r.Status, r.Raw)
+	}
 	if !hasStart(slotsOf(t, s.call("GET", query, nil)), start, marcus) {
 		t.Error("the slot is not offered at the hold's expiry")
 	}
