@@ -258,17 +258,13 @@ func (r response) errorField(name string) string {
 	return v
 }
 
-// setClock freezes the demo organisation's clock.
+// setClock freezes the demo organisation's clock through POST /v1/test_clock, which answers
+// only after the availability replicas have applied the change, so the next request of the
+// test already uses the new clock.
 func (s *stack) setClock(at string) {
 	s.t.Helper()
-	ctx := context.Background()
-	if _, err := s.pool.Exec(ctx, `UPDATE organisations SET test_clock = $1`, at); err != nil {
-		s.t.Fatalf("set test clock: %v", err)
-	}
-	// Tell the availability replicas, whose key cache holds the clock.
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify('setora_changes', json_build_object('kind', 'organisation',
-		'organisation_id', id, 'committed_at', now())::text) FROM organisations`); err != nil {
-		s.t.Fatalf("notify test clock: %v", err)
+	if r := s.call("POST", "/v1/test_clock", map[string]any{"frozen_at": at}); r.Status != http.StatusOK {
+		s.t.Fatalf("set test clock to %s: status %d, body %s", at, r.Status, r.Raw)
 	}
 }
 
