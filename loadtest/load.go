@@ -25,7 +25,7 @@ type loadConfig struct {
 // action runs one scheduled unit of work that should have started at intended.
 type action func(ctx context.Context, intended time.Time)
 
-// loadOutcome says how the schedule went.
+// loadOutcome records how the schedule went.
 type loadOutcome struct {
 	Scheduled int `json:"scheduled"`
 	// Dropped counts actions that were due while every worker was busy and the queue was full:
@@ -61,8 +61,8 @@ type scheduled struct {
 }
 
 func runOpen(ctx, workCtx context.Context, cfg loadConfig, start time.Time, next func() action) loadOutcome {
-	// The queue holds two seconds of arrivals; beyond that the client is saturated and the
-	// extra arrivals are counted as dropped rather than delayed, which would hide them.
+	// The queue holds two seconds of arrivals. Beyond that the client is saturated, so further
+	// arrivals are counted as dropped, because delaying them would hide them.
 	queue := make(chan scheduled, max(int(cfg.Rate*2), 100))
 	var late atomic.Int64
 	var wg sync.WaitGroup
@@ -135,8 +135,8 @@ func runClosed(ctx, workCtx context.Context, cfg loadConfig, start time.Time, ne
 	return loadOutcome{Scheduled: scheduled, Elapsed: time.Since(start)}
 }
 
-// progress prints a line every interval with the elapsed time, the rate of answers, the errors
-// and the latency percentiles of the answers in that interval, until ctx ends.
+// progress prints a line every interval with the elapsed time, the rate of responses, the
+// errors and the latency percentiles of the responses in that interval, until ctx ends.
 func progress(ctx context.Context, w io.Writer, rec *recorder, every time.Duration) {
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()

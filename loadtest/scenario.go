@@ -95,9 +95,9 @@ func (sc *scenario) pickLocation() *location {
 	return sc.locs[len(sc.locs)-1]
 }
 
-// availabilityQuery picks what an AI agent or a portal visitor requests: mostly one service over a
-// day or a week, sometimes two services together or one staff member, from the day after
-// tomorrow up to the run's last week, sooner dates more often.
+// availabilityQuery picks what an AI agent or a portal visitor requests. That is mostly one
+// service over a day or a week, sometimes two services together or one staff member. Dates run
+// from the day after tomorrow to the run's last week, sooner dates more often.
 func (sc *scenario) availabilityQuery() (*location, string) {
 	loc := sc.pickLocation()
 	services := loc.Org.Services

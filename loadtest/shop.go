@@ -18,11 +18,11 @@ type shopConfig struct {
 	Weeks         int     `json:"weeks"`
 	Booked        float64 `json:"booked_fraction"`
 	KeysPerOrg    int     `json:"keys_per_organisation"`
-	// Catalogue is how locations, services, staff and hours are created: "api" through
+	// Catalogue is the way locations, services, staff and hours are created: "api" through
 	// booking-svc's catalogue endpoints, "sql" straight into PostgreSQL. Organisations and keys
 	// are always written with SQL, because the API has no endpoint for them.
 	Catalogue string `json:"catalogue"`
-	// Seed is how the existing bookings are created: "api" through POST /v1/bookings, "sql"
+	// Seed is the way the existing bookings are created: "api" through POST /v1/bookings, "sql"
 	// in one statement per organisation.
 	Seed string `json:"seed"`
 }
@@ -96,8 +96,8 @@ type location struct {
 	ZoneName string
 	Zone     *time.Location
 	Staff    []*staffMember
-	// Today is the location's local date when the shop was set up; the run books and polls
-	// from the day after tomorrow, so notice and the start of the day never get in the way.
+	// Today is the location's local date when the shop was set up. The run books and polls
+	// from the day after tomorrow, so minimum notice and past times never apply.
 	Today time.Time
 }
 

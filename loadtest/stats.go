@@ -31,13 +31,13 @@ func (e endpoint) isBooking() bool { return e == epBookingCreate || e == epBooki
 type sample struct {
 	// At is the request's intended start, counted from the start of the run.
 	At time.Duration
-	// Latency runs from the intended start to the end of the answer, so time spent waiting for a
-	// free client worker counts: a slow server cannot hide requests that were never sent.
+	// Latency runs from the intended start to the end of the response, so time spent waiting
+	// for a free client worker counts. A slow server cannot hide requests that were never sent.
 	Latency  time.Duration
 	Endpoint endpoint
-	// Status is the HTTP status; 0 means no answer arrived (a transport error or a timeout).
+	// Status is the HTTP status, or 0 when no response arrived (a transport error or a timeout).
 	Status int
-	// Failed marks an answer the scenario did not expect, such as a 5xx or a 400.
+	// Failed marks a response the scenario did not expect, such as a 5xx or a 400.
 	Failed bool
 }
 
@@ -116,7 +116,7 @@ type endpointResult struct {
 	Throughput float64        `json:"requests_per_second"`
 	Errors     int            `json:"errors"`
 	LatencyMS  latencySummary `json:"latency_ms"`
-	// Statuses counts answers by HTTP status; "none" counts requests that got no answer.
+	// Statuses counts responses by HTTP status; "none" counts requests that got no response.
 	Statuses map[string]int `json:"statuses"`
 }
 

@@ -17,8 +17,8 @@ type attempt struct {
 	StaffAsked string // a staff id or "any"
 	Body       []byte
 	Tries      int
-	// Resolved is set once an answer of 201 or 409 slot_unavailable arrived; Status, Code, ID,
-	// StaffID and StartsAt come from that answer, or from the last one when none did.
+	// Resolved is set once a response of 201 or 409 slot_unavailable arrived. Status, Code, ID,
+	// StaffID and StartsAt come from that response, or from the last one when none did.
 	Resolved   bool
 	Status     int
 	Code       string
@@ -29,7 +29,7 @@ type attempt struct {
 	Replays    []replay
 }
 
-// replay is the answer to a request sent again with an attempt's key after it was resolved
+// replay is the response to a request sent again with an attempt's key after it was resolved
 // (Concurrent false), or at the same moment as its first request (Concurrent true).
 type replay struct {
 	Status     int
@@ -57,7 +57,7 @@ func (l *ledger) all() []*attempt {
 	return append([]*attempt(nil), l.attempts...)
 }
 
-// verification is what the run checked afterwards; Passed is false when any problem was found.
+// verification holds the checks made after the run. Passed is false when any problem was found.
 type verification struct {
 	Attempts   int `json:"attempts"`
 	Created    int `json:"created_201"`
@@ -66,10 +66,10 @@ type verification struct {
 	// OverlappingPairs counts pairs of active bookings of one staff member whose blocked
 	// intervals overlap, among the run's organisations.
 	OverlappingPairs int `json:"overlapping_pairs"`
-	// Lost counts 201 answers whose booking id is not in the database.
+	// Lost counts 201 responses whose booking id is not in the database.
 	Lost int `json:"lost"`
 	// Mismatched counts created bookings whose row has another start, staff member or status
-	// than the answer said.
+	// than the response stated.
 	Mismatched int `json:"mismatched_rows"`
 	// Unanswered counts rows the run's attempts created without any client seeing a 201, for
 	// example because every answer was lost; informational, not a failure.
@@ -79,7 +79,7 @@ type verification struct {
 	Replays          int `json:"replays"`
 	ReplayMismatches int `json:"replay_mismatches"`
 	// Duplicates counts requests sent at the same moment as their attempt's first request with
-	// the same key; each must be 409 idempotency_key_in_use or carry the attempt's own answer.
+	// the same key. Each must get 409 idempotency_key_in_use or the attempt's own response.
 	Duplicates          int             `json:"concurrent_duplicates"`
 	DuplicateMismatches int             `json:"duplicate_mismatches"`
 	Freshness           freshnessResult `json:"freshness"`
