@@ -354,7 +354,7 @@ func (h *Handlers) markAttendance(c *fiber.Ctx, mark attendanceFunc) error {
 	return c.JSON(fiber.Map{"data": b.View(slots.DisplayDuration)})
 }
 
-// PaginationView is the pagination object of every list answer.
+// PaginationView is the pagination object of every list response.
 type PaginationView struct {
 	NextCursor *string `json:"next_cursor"`
 	HasMore    bool    `json:"has_more"`
@@ -380,8 +380,8 @@ func (h *Handlers) ListBookings(c *fiber.Ctx) error {
 	return h.listBookings(c, filter)
 }
 
-// listBookings answers one page of bookings matching filter, reading limit and cursor from the
-// query string.
+// listBookings sends one page of the bookings that match filter, reading limit and cursor from
+// the query string.
 func (h *Handlers) listBookings(c *fiber.Ctx, filter bookings.ListFilter) error {
 	page, err := pageRequest(c)
 	if err != nil {

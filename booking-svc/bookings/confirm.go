@@ -13,8 +13,8 @@ import (
 // minimum notice has passed stays valid.
 //
 // A booking whose services require a deposit (the sum of their deposits) needs in.Deposit in
-// the services' currency, at least the required amount and at most the price; otherwise the
-// error is a *DepositError and the hold stays as it was until its expiry. A deposit sent for
+// the services' currency, at least the required amount and at most the price. Otherwise the
+// error is a *DepositError, and the hold stays as it was until its expiry. A deposit sent for
 // services that require none is recorded as given.
 func (s *Store) Confirm(ctx context.Context, orgID uuid.UUID, now time.Time, idOrRef string, in ConfirmInput) (*Booking, error) {
 	var booking *Booking

@@ -17,7 +17,7 @@ const (
 	MaxPageSize     = 100
 )
 
-// PageRequest asks for one page of a list. Cursor is empty for the first page, else the
+// PageRequest is a request for one page of a list. Cursor is empty for the first page, else the
 // NextCursor of the page before, issued for the same list and filters.
 type PageRequest struct {
 	Limit  int

@@ -44,7 +44,7 @@ const effectiveStatus = `CASE WHEN b.status = 'held' AND b.hold_expires_at <= ? 
 // List returns one page of the organisation's bookings that match f, ordered by start and then
 // id. Every filter and the page position are applied in SQL, so each page but the last is
 // full. Bookings added while a caller pages appear once or not at all, in their place in the
-// order; a booking rescheduled meanwhile moves in the order and may be seen twice or missed.
+// order. A booking rescheduled meanwhile moves in the order, so it may be seen twice or missed.
 func (s *Store) List(ctx context.Context, orgID uuid.UUID, now time.Time, f ListFilter, page PageRequest) (Page[*Booking], error) {
 	filters := f.canonical()
 	args := []any{orgID}

@@ -35,10 +35,10 @@ var transitions = map[string]map[Action]string{
 	},
 }
 
-// nextStatus returns the status that action moves b to at now, or the error that rejects it:
-// ErrHoldExpired for a hold past its expiry (recorded as expired or not), a *TransitionError
-// when the state machine has no such move, and ErrNotStarted for complete or no_show before
-// the booking's start.
+// nextStatus returns the status that action moves b to at now, or the error that rejects it.
+// A hold past its expiry, recorded as expired or not, is ErrHoldExpired. A move the state
+// machine lacks is a *TransitionError, and complete or no_show before the booking's start is
+// ErrNotStarted.
 func nextStatus(b *Booking, action Action, now time.Time) (string, error) {
 	if b.Status == StatusExpired || b.lapsed(now) {
 		return "", ErrHoldExpired

@@ -120,8 +120,8 @@ const maxWriteAttempts = 5
 const anyStaffAttempts = 3
 
 // errDeadlock marks a write that PostgreSQL aborted to break a deadlock. Two transactions that
-// insert overlapping intervals can each wait for the other in the exclusion constraint's check;
-// the staff lock in insertBooking prevents that for creates, and a retry covers the rest.
+// insert overlapping intervals can each wait for the other in the exclusion constraint's check.
+// The staff lock in insertBooking prevents that for creates, and a retry covers the rest.
 var errDeadlock = errors.New("deadlock between concurrent writes")
 
 // retryable reports whether a failed write may succeed when run again: after a reference
@@ -225,8 +225,8 @@ func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 
 // checkAndClear checks the slot with the engine and prepares the insert: it expires the
 // organisation's lapsed holds when one of them overlaps the slot, because the exclusion
-// constraint counts a hold until its status changes, and it tells a staff member who does not
-// exist (404) from one who cannot take the slot (422). Both extra queries run only when needed.
+// constraint counts a hold until its status changes, and it distinguishes a staff member who
+// does not exist (404) from one who cannot take the slot (422). Both extra queries run only when needed.
 func (s *Store) checkAndClear(ctx context.Context, tx *writeTx, loc *schedule.Location, services []slots.Service,
 	staffID uuid.UUID, now, start time.Time, except *ownBlock) (slots.Slot, error) {
 	slot, lapsed, err := checkSlot(ctx, tx, loc, services, staffID, now, start, except)
