@@ -106,8 +106,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 target rate {{printf "%.0f" .Res.Rate}}/s (0 means closed model), concurrency {{.Res.Concurrency}}, on {{.Machine}}.
 The load generator shares the machine with the services it measures.</p>
 <h2>Endpoints</h2>
-<table><tr><th>endpoint</th><th>requests</th><th>req/s</th><th>errors</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>statuses</th></tr>
-{{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{printf "%.1f" .Throughput}}</td><td>{{.Errors}}</td><td>{{printf "%.2f" .LatencyMS.P50}}</td><td>{{printf "%.2f" .LatencyMS.P90}}</td><td>{{printf "%.2f" .LatencyMS.P99}}</td><td>{{printf "%.2f" .LatencyMS.P999}}</td><td>{{printf "%.2f" .LatencyMS.Max}}</td><td>{{.StatusText}}</td></tr>
+<table><tr><th>endpoint</th><th>requests</th><th>req/s</th><th>errors</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>statuses</th><th>error codes</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Requests}}</td><td>{{printf "%.1f" .Throughput}}</td><td>{{.Errors}}</td><td>{{printf "%.2f" .LatencyMS.P50}}</td><td>{{printf "%.2f" .LatencyMS.P90}}</td><td>{{printf "%.2f" .LatencyMS.P99}}</td><td>{{printf "%.2f" .LatencyMS.P999}}</td><td>{{printf "%.2f" .LatencyMS.Max}}</td><td>{{.StatusText}}</td><td>{{.CodeText}}</td></tr>
 {{end}}</table>
 <p>Latency runs from each request's intended start, so waiting for a free worker counts.
 Cache hit ratio {{printf "%.3f" .Res.Cache.HitRatio}}; {{printf "%.0f" .Res.Cache.NotModified}} answers were 304;
@@ -133,7 +133,7 @@ max {{printf "%.2f" .Res.Verification.Freshness.AllMS.Max}} ms.</p>
 
 type htmlRow struct {
 	endpointResult
-	StatusText string
+	StatusText, CodeText string
 }
 
 func writeHTML(w io.Writer, res *runResult) error {
@@ -158,7 +158,7 @@ func writeHTML(w io.Writer, res *runResult) error {
 		Latency, Throughput, Memory template.HTML
 	}{Res: res, Machine: res.Machine.String()}
 	for _, e := range append(append([]endpointResult(nil), res.Endpoints...), res.Total) {
-		data.Rows = append(data.Rows, htmlRow{endpointResult: e, StatusText: statusList(e.Statuses)})
+		data.Rows = append(data.Rows, htmlRow{endpointResult: e, StatusText: statusList(e.Statuses), CodeText: statusList(e.ErrorCodes)})
 	}
 	data.Latency = lineChart("Latency by second of intended start", "seconds", "milliseconds", []series{
 		{"availability p50", "#1f77b4", availP50}, {"availability p99", "#aec7e8", availP99},

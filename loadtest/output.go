@@ -40,10 +40,10 @@ func printTable(w io.Writer, res *runResult) {
 	fmt.Fprintf(w, "\nscenario %s, %.1fs, target rate %.0f/s, concurrency %d, run %s\n",
 		res.Scenario.Name, res.Seconds, res.Rate, res.Concurrency, res.RunID)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\trequests\treq/s\terrors\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tstatuses\t")
+	fmt.Fprintln(tw, "endpoint\trequests\treq/s\terrors\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tstatuses\terror codes\t")
 	for _, e := range append(slices.Clone(res.Endpoints), res.Total) {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t\n", e.Name, e.Requests, e.Throughput, e.Errors,
-			e.LatencyMS.P50, e.LatencyMS.P90, e.LatencyMS.P99, e.LatencyMS.P999, e.LatencyMS.Max, statusList(e.Statuses))
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t\n", e.Name, e.Requests, e.Throughput, e.Errors,
+			e.LatencyMS.P50, e.LatencyMS.P90, e.LatencyMS.P99, e.LatencyMS.P999, e.LatencyMS.Max, statusList(e.Statuses), statusList(e.ErrorCodes))
 	}
 	tw.Flush()
 

@@ -515,10 +515,11 @@ func writeMixed(w io.Writer, in *reportInputs) {
 	p("It schedules %.0f actions a second for %s s in the open model: each request has an intended start, and latency counts from it, so a stalled server cannot hide the requests it delayed. ", r.Rate, num(r.Seconds, 1))
 	p("%.0f%% of actions are booking attempts racing for a few slots. The rest request 1, 3 or 7 days of availability for one or two services, sometimes for one staff member, and half of them send If-None-Match when an ETag is known.\n\n",
 		r.Scenario.BookingShare*100)
-	p("| endpoint | requests | req/s | errors | p50 ms | p90 ms | p99 ms | max ms | statuses |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	p("| endpoint | requests | req/s | errors | p50 ms | p90 ms | p99 ms | max ms | statuses | error codes |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, e := range append(slices.Clone(r.Endpoints), r.Total) {
-		p("| %s | %d | %s | %d | %s | %s | %s | %s | %s |\n", e.Name, e.Requests, num(e.Throughput, 1), e.Errors,
-			num(e.LatencyMS.P50, 2), num(e.LatencyMS.P90, 2), num(e.LatencyMS.P99, 2), num(e.LatencyMS.Max, 2), statusList(e.Statuses))
+		p("| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s |\n", e.Name, e.Requests, num(e.Throughput, 1), e.Errors,
+			num(e.LatencyMS.P50, 2), num(e.LatencyMS.P90, 2), num(e.LatencyMS.P99, 2), num(e.LatencyMS.Max, 2),
+			statusList(e.Statuses), orDash(statusList(e.ErrorCodes)))
 	}
 	v := r.Verification
 	p("\nCache hit ratio %s (%s hits, %s misses, day schedules); %s answers were 304. ",

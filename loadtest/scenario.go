@@ -157,7 +157,11 @@ func (sc *scenario) key(loc *location) string {
 }
 
 func (sc *scenario) record(intended time.Time, r apiResponse, ep endpoint, ok bool) {
-	sc.rec.add(sample{At: intended.Sub(sc.rec.start), Latency: r.Done.Sub(intended), Endpoint: ep, Status: r.Status, Failed: !ok})
+	s := sample{At: intended.Sub(sc.rec.start), Latency: r.Done.Sub(intended), Endpoint: ep, Status: r.Status, Failed: !ok}
+	if r.Err == nil && r.Status >= 400 {
+		s.Code = parseBookingAnswer(r.Body).Error.Code
+	}
+	sc.rec.add(s)
 }
 
 // popFree takes a free candidate that no other action of this run will use.

@@ -39,6 +39,8 @@ type sample struct {
 	Status int
 	// Failed marks a response the scenario did not expect, such as a 5xx or a 400.
 	Failed bool
+	// Code is the error code of a 4xx or 5xx response, such as "slot_unavailable".
+	Code string
 }
 
 // recorder keeps every sample of a run; runs are bounded in requests, so memory is too.
@@ -118,6 +120,8 @@ type endpointResult struct {
 	LatencyMS  latencySummary `json:"latency_ms"`
 	// Statuses counts responses by HTTP status; "none" counts requests that got no response.
 	Statuses map[string]int `json:"statuses"`
+	// ErrorCodes counts 4xx and 5xx responses by the error code in their body.
+	ErrorCodes map[string]int `json:"error_codes"`
 }
 
 func statusLabel(status int) string {
@@ -132,15 +136,19 @@ func summariseEndpoints(samples []sample, elapsed time.Duration) (total endpoint
 	var latencies [endpointCount][]time.Duration
 	results := make([]endpointResult, endpointCount)
 	for i := range results {
-		results[i] = endpointResult{Name: endpointNames[i], Statuses: map[string]int{}}
+		results[i] = endpointResult{Name: endpointNames[i], Statuses: map[string]int{}, ErrorCodes: map[string]int{}}
 	}
-	total = endpointResult{Name: "all", Statuses: map[string]int{}}
+	total = endpointResult{Name: "all", Statuses: map[string]int{}, ErrorCodes: map[string]int{}}
 	var all []time.Duration
 	for _, s := range samples {
 		r := &results[s.Endpoint]
 		r.Requests++
 		r.Statuses[statusLabel(s.Status)]++
 		total.Statuses[statusLabel(s.Status)]++
+		if s.Code != "" {
+			r.ErrorCodes[s.Code]++
+			total.ErrorCodes[s.Code]++
+		}
 		if s.Failed {
 			r.Errors++
 			total.Errors++
