@@ -40,6 +40,7 @@ type settings struct {
 	KeyCacheTTL       time.Duration
 	ShutdownDrain     time.Duration
 	RedisURL          string
+	RedisTimeout      time.Duration
 }
 
 func loadSettings() (settings, error) {
@@ -53,6 +54,7 @@ func loadSettings() (settings, error) {
 		KeyCacheTTL:   env.Duration("KEY_CACHE_TTL", 30*time.Second),
 		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
 		RedisURL:      env.String("REDIS_URL", ""),
+		RedisTimeout:  env.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
 	}
 	s.ListenDatabaseURL = env.String("LISTEN_DATABASE_URL", s.DatabaseURL)
 	return s, env.Err()
@@ -78,7 +80,8 @@ func run(log *slog.Logger) error {
 	log.Info("starting", "http_addr", cfg.HTTPAddr, "admin_addr", cfg.AdminAddr,
 		"database_url", config.MaskURL(cfg.DatabaseURL), "listen_database_url", config.MaskURL(cfg.ListenDatabaseURL),
 		"cache_max_cost", cfg.CacheMaxCost, "cache_ttl", cfg.CacheTTL.String(), "key_cache_ttl", cfg.KeyCacheTTL.String(),
-		"shutdown_drain", cfg.ShutdownDrain.String(), "redis_url", config.MaskURL(cfg.RedisURL))
+		"shutdown_drain", cfg.ShutdownDrain.String(), "redis_url", config.MaskURL(cfg.RedisURL),
+		"redis_timeout", cfg.RedisTimeout.String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -113,6 +116,7 @@ func run(log *slog.Logger) error {
 	telemetry.RegisterBuildInfo(registry, serviceName)
 	registry.MustRegister(telemetry.NewPoolCollector(pool, "main"), newCacheCollector(days, cfg.CacheMaxCost))
 	instrument := telemetry.Middleware(tracing, telemetry.NewHTTPMetrics(registry, serviceName))
+
 	catalogue, err := cache.NewCatalogue(pool, time.Minute)
 	if err != nil {
 		return err
@@ -131,7 +135,7 @@ func run(log *slog.Logger) error {
 		<-listenDone
 	}()
 
-	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL}, log, registry)
+	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL, Timeout: cfg.RedisTimeout}, log, registry)
 	if err != nil {
 		return err
 	}

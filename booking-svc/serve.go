@@ -34,6 +34,7 @@ type settings struct {
 	SweepInterval time.Duration
 	ShutdownDrain time.Duration
 	RedisURL      string
+	RedisTimeout  time.Duration
 	Webhooks      webhooks.Config
 }
 
@@ -47,6 +48,7 @@ func loadSettings() (settings, error) {
 		SweepInterval: env.Duration("HOLD_SWEEP_INTERVAL", 5*time.Second),
 		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
 		RedisURL:      env.String("REDIS_URL", ""),
+		RedisTimeout:  env.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
 		Webhooks:      webhooks.LoadConfig(&env),
 	}
 	return s, errors.Join(env.Err(), s.Webhooks.Validate())
@@ -60,7 +62,7 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	log.Info("starting", "http_addr", cfg.HTTPAddr, "admin_addr", cfg.AdminAddr,
 		"database_url", config.MaskURL(cfg.DatabaseURL), "database_max_conns", cfg.MaxConns,
 		"hold_sweep_interval", cfg.SweepInterval.String(), "shutdown_drain", cfg.ShutdownDrain.String(),
-		"redis_url", config.MaskURL(cfg.RedisURL))
+		"redis_url", config.MaskURL(cfg.RedisURL), "redis_timeout", cfg.RedisTimeout.String())
 
 	// Telemetry: spans when the OTEL_* variables ask for them (see shared/telemetry).
 	tracing, err := telemetry.SetupTracing(ctx, serviceName, telemetry.ReadBuildInfo().Version)
@@ -96,7 +98,7 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	go echo.Run(echoCtx, cfg.DatabaseURL, log)
 	store := bookings.NewStore(pool, echo)
 	store.Observer = metrics
-	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL}, log, registry)
+	limiter, err := ratelimit.New(ctx, ratelimit.Config{RedisURL: cfg.RedisURL, Timeout: cfg.RedisTimeout}, log, registry)
 	if err != nil {
 		return err
 	}
