@@ -62,7 +62,7 @@ func (s *stack) send(method, path string, body any, headers ...string) (response
 	return r, nil
 }
 
-// sendAll sends every body at once, each with its headers, and returns the answers in order.
+// sendAll sends every body at once, each with its headers, and returns the responses in order.
 func (s *stack) sendAll(t *testing.T, path string, bodies []map[string]any, headers [][]string) []response {
 	t.Helper()
 	answers := make([]response, len(bodies))
@@ -356,7 +356,7 @@ func TestHoldExpiresWithoutSweep(t *testing.T) {
 		t.Error("a held slot is offered")
 	}
 
-	// The test clock endpoint answers after the availability replicas have applied the change,
+	// The test clock endpoint responds after the availability replicas have applied the change,
 	// so the next availability request already uses the new clock.
 	if r := s.call("POST", "/v1/test_clock", map[string]any{"advance_seconds": 300}); r.Status != http.StatusOK {
 		t.Fatalf("advance the test clock: %d %s", r.Status, r.Raw)

@@ -39,8 +39,8 @@ type shop struct {
 	now time.Time
 
 	alice, bob uuid.UUID
-	// cut is 30 minutes; fade is 45 minutes with a 15-minute buffer after; long is 60 minutes;
-	// colour is 60 minutes with a price of 5000 and a deposit of 1500 (GBP minor units).
+	// cut is 30 minutes, and fade 45 minutes with a 15-minute buffer after. long is 60 minutes,
+	// and colour 60 minutes with a price of 5000 and a deposit of 1500 (GBP minor units).
 	cut, fade, long, colour uuid.UUID
 }
 
