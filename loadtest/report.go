@@ -356,13 +356,14 @@ func writeSummary(w io.Writer, in *reportInputs) {
 		goalBookingsVsInsert, verdict(apiRate/in.pgbench.TPS >= goalBookingsVsInsert), in.measured(in.bookings.StartedAt), cmdBookings, cmdPgbench)
 	p("| invalidation lag p99, %d replicas | %s ms (replicas' histogram) | client-side freshness: p50 %s ms, p99 %s ms, max %s ms | %s of the goal | < %d ms | %s | %s | `%s` |\n",
 		in.replicas, num(lagP99, 1), num(fresh.P50, 1), num(fresh.P99, 1), num(fresh.Max, 1), num(lagP99/goalLagP99MS, 2),
-		goalLagP99MS, verdict(lagP99 >= 0 && lagP99 < goalLagP99MS && fresh.P99 < goalLagP99MS), in.measured(in.mixed.StartedAt), cmdMixed)
+		goalLagP99MS, verdict(lagP99 >= 0 && lagP99 < goalLagP99MS), in.measured(in.mixed.StartedAt), cmdMixed)
 	m := in.memory
 	p("| availability-svc resident memory per 1,000 cached location-days | %s | the same replica before filling: %s; after %s location-days: %s | %s× the idle size | reported | - | %s | `%s` |\n",
 		mib(m.RSSPerThousand), mib(m.RSSBefore), num(float64(m.CachedDays), 0), mib(m.RSSAfter), num(m.RSSAfter/m.RSSBefore, 2), in.measured(m.Date), cmdMemory)
 	p("| slot engine, 7 days, 12 staff, about 60%% booked | %s µs/op, %s allocs/op | the target: 50 µs | %s of the target | < 50 µs | %s | %s | `%s` |\n\n",
 		num(find/1000, 1), num(in.slots.median("Find7Days12Staff", "allocs/op"), 0), num(find/goalFindNS, 2), verdict(find < goalFindNS), in.measured(in.slotsAt), cmdSlots)
 	p("Figures are medians of three runs for the Go benchmarks, and whole-run figures for `loadtest`. ")
+	p("The invalidation goal is judged on the replicas' histogram; the client-side freshness beside it includes one availability request's latency under load (see below). ")
 	p("\"Met\" compares with the goals in the performance issues; a **no** is a finding to act on, not a measurement error.\n\n")
 }
 
