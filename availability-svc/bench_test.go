@@ -193,7 +193,12 @@ func startAvailability(b *testing.B, shop benchShop, readerFor func(pool *pgxpoo
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &availabilityHandler{catalogue: catalogue, days: readerFor(pool, metrics), db: pool, metrics: metrics, log: log}
+	rendered, err := newAnswers(64 << 20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(rendered.close)
+	h := &availabilityHandler{catalogue: catalogue, days: readerFor(pool, metrics), answers: rendered, db: pool, metrics: metrics, log: log}
 	return serve(b, newApp(log, auth.NewAuthenticator(pool, 30*time.Second), limiter, h)), metrics
 }
 
@@ -244,12 +249,13 @@ func BenchmarkAvailabilityHTTP(b *testing.B) {
 		b.ReportMetric(float64(len(body)), "body-bytes")
 	})
 	b.Run("cache-warm", func(b *testing.B) {
-		hits, misses := testutil.ToFloat64(metrics.cacheHits), testutil.ToFloat64(metrics.cacheMisses)
+		misses := testutil.ToFloat64(metrics.cacheMisses)
 		hammer(b, warmAddr, shop.query, shop.keys, fiber.StatusOK)
 		b.ReportMetric(float64(len(body)), "body-bytes")
-		// Day schedules read from the cache against all read; 1 means the cache stayed warm.
-		hits, misses = testutil.ToFloat64(metrics.cacheHits)-hits, testutil.ToFloat64(metrics.cacheMisses)-misses
-		b.ReportMetric(hits/(hits+misses), "hit-ratio")
+		// Day schedules read from the cache against all read; 1 means the cache stayed warm. Most
+		// requests reuse a rendered answer and read no day at all, so count only misses.
+		misses = testutil.ToFloat64(metrics.cacheMisses) - misses
+		b.ReportMetric(misses, "day-misses")
 	})
 	b.Run("cache-warm-304", func(b *testing.B) {
 		hammer(b, warmAddr, shop.query, shop.keys, fiber.StatusNotModified, "If-None-Match", etag)

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
@@ -32,14 +33,17 @@ const cacheControl = "private, max-age=5"
 type availabilityHandler struct {
 	catalogue *cache.Catalogue
 	days      cache.Reader
-	db        schedule.Querier
-	metrics   *serviceMetrics
-	log       *slog.Logger
+	// answers, when set, keeps rendered answers; it is used only when days is a versioner.
+	answers *answers
+	db      schedule.Querier
+	metrics *serviceMetrics
+	log     *slog.Logger
 }
 
 func (h *availabilityHandler) get(c *fiber.Ctx) error {
 	p := auth.From(c)
-	q, err := slotquery.ParseQuery(string(c.Request().URI().QueryArgs().QueryString()))
+	rawQuery := string(c.Request().URI().QueryArgs().QueryString())
+	q, err := slotquery.ParseQuery(rawQuery)
 	if err != nil {
 		var pe *slotquery.ParamError
 		if errors.As(err, &pe) {
@@ -73,6 +77,18 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 	for i := range dates {
 		dates[i] = q.Date.AddDays(i)
 	}
+	now := p.Now()
+	key := answerKey(loc.ID, canonicalQuery(rawQuery))
+	version, cacheable := uint64(0), false
+	if v, ok := h.days.(versioner); ok && h.answers != nil {
+		version, cacheable = v.Version(loc.ID, dates)
+	}
+	if cacheable {
+		if ans, ok := h.answers.get(key, version, now); ok {
+			return h.send(c, ans.body, ans.etag, false)
+		}
+	}
+
 	res, err := h.days.Read(ctx, loc, dates)
 	if err != nil {
 		return h.unavailable(c, err)
@@ -90,7 +106,7 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 		engineServices[i] = services[i].Engine()
 		total += services[i].DurationMinutes
 	}
-	found := slots.Find(res.Days, slots.Query{Services: engineServices, StaffID: q.StaffID, Now: p.Now()})
+	found := slots.Find(res.Days, slots.Query{Services: engineServices, StaffID: q.StaffID, Now: now})
 
 	zone := loc.Zone
 	zoneName := loc.TimeZone
@@ -100,10 +116,19 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 	body := renderAvailability(loc.Slug, zoneName, zone, q.ServiceIDs, total, found)
 
 	etag := etagOf(body)
+	if cacheable && !res.Stale {
+		h.answers.put(key, &answer{body: body, etag: etag, version: version, from: now,
+			until: answerValidUntil(now, loc, res.Days, found)})
+	}
+	return h.send(c, body, etag, res.Stale)
+}
+
+// send writes an answer, or 304 when the caller already has it.
+func (h *availabilityHandler) send(c *fiber.Ctx, body []byte, etag string, stale bool) error {
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, cacheControl)
 	c.Set(fiber.HeaderVary, "Authorization")
-	if res.Stale {
+	if stale {
 		c.Set(StaleHeader, "true")
 	}
 	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && etagMatches(match, etag) {
@@ -154,7 +179,7 @@ func (h *availabilityHandler) unavailable(c *fiber.Ctx, err error) error {
 // renderAvailability writes the documented JSON by hand: it is the hottest path of the service
 // and the shape is fixed.
 func renderAvailability(slug, zoneName string, zone *time.Location, serviceIDs []uuid.UUID, minutes int, found []slots.Slot) []byte {
-	buf := make([]byte, 0, 192+len(found)*128)
+	buf := make([]byte, 0, 256+len(found)*144)
 	buf = append(buf, `{"data":{"location_slug":`...)
 	buf = strconv.AppendQuote(buf, slug)
 	buf = append(buf, `,"timezone":`...)
@@ -165,7 +190,7 @@ func renderAvailability(slug, zoneName string, zone *time.Location, serviceIDs [
 			buf = append(buf, ',')
 		}
 		buf = append(buf, '"')
-		buf = append(buf, id.String()...)
+		buf = appendUUID(buf, id)
 		buf = append(buf, '"')
 	}
 	buf = append(buf, `],"duration":{"minutes":`...)
@@ -178,11 +203,11 @@ func renderAvailability(slug, zoneName string, zone *time.Location, serviceIDs [
 			buf = append(buf, ',')
 		}
 		buf = append(buf, `{"starts_at":"`...)
-		buf = s.Start.In(zone).AppendFormat(buf, offsetTime)
+		buf = appendTime(buf, s.Start.In(zone))
 		buf = append(buf, `","ends_at":"`...)
-		buf = s.End.In(zone).AppendFormat(buf, offsetTime)
+		buf = appendTime(buf, s.End.In(zone))
 		buf = append(buf, `","staff_id":"`...)
-		buf = append(buf, s.StaffID.String()...)
+		buf = appendUUID(buf, s.StaffID)
 		buf = append(buf, `"}`...)
 	}
 	buf = append(buf, "]}}"...)
@@ -190,9 +215,65 @@ func renderAvailability(slug, zoneName string, zone *time.Location, serviceIDs [
 }
 
 func etagOf(body []byte) string {
-	h := fnv.New64a()
-	_, _ = h.Write(body)
-	return `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
+	return `"` + strconv.FormatUint(xxhash.Sum64(body), 36) + `"`
+}
+
+// appendTime writes t as RFC 3339 to the second with its offset as ±hh:mm, the same text as
+// t.Format(offsetTime) without parsing the layout for every slot.
+func appendTime(buf []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	_, offset := t.Zone()
+
+	buf = appendDigits(buf, year, 4)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, int(month), 2)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, day, 2)
+	buf = append(buf, 'T')
+	buf = appendDigits(buf, hour, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, minute, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, second, 2)
+
+	sign := byte('+')
+	if offset < 0 {
+		sign, offset = '-', -offset
+	}
+	offset /= 60 // minutes; offsets with seconds, used before 1972 in a few zones, are cut
+	buf = append(buf, sign)
+	buf = appendDigits(buf, offset/60, 2)
+	buf = append(buf, ':')
+	return appendDigits(buf, offset%60, 2)
+}
+
+// appendDigits writes n zero-padded to width digits; n must be non-negative.
+func appendDigits(buf []byte, n, width int) []byte {
+	var digits [8]byte
+	i := len(digits)
+	for n > 0 || width > 0 {
+		i--
+		digits[i] = byte('0' + n%10)
+		n /= 10
+		width--
+	}
+	return append(buf, digits[i:]...)
+}
+
+// appendUUID writes id in its canonical 36-character form without allocating.
+func appendUUID(buf []byte, id uuid.UUID) []byte {
+	var text [36]byte
+	hex.Encode(text[0:8], id[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], id[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], id[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], id[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], id[10:16])
+	return append(buf, text[:]...)
 }
 
 // etagMatches applies If-None-Match's weak comparison to a list of tags or "*".

@@ -36,6 +36,7 @@ type settings struct {
 	DatabaseURL       string
 	ListenDatabaseURL string
 	CacheMaxCost      int64
+	AnswerCacheBytes  int64
 	CacheTTL          time.Duration
 	KeyCacheTTL       time.Duration
 	ShutdownDrain     time.Duration
@@ -46,15 +47,17 @@ type settings struct {
 func loadSettings() (settings, error) {
 	var env config.Env
 	s := settings{
-		HTTPAddr:      env.String("HTTP_ADDR", ":8081"),
-		AdminAddr:     env.String("ADMIN_ADDR", ":9081"),
-		DatabaseURL:   env.Required("DATABASE_URL", "set it to a PostgreSQL URL for the read-only role setora_reader"),
-		CacheMaxCost:  env.Int("CACHE_MAX_COST", 256<<20, 1<<20, 1<<40),
-		CacheTTL:      env.Duration("CACHE_TTL", 10*time.Minute),
-		KeyCacheTTL:   env.Duration("KEY_CACHE_TTL", 30*time.Second),
-		ShutdownDrain: env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
-		RedisURL:      env.String("REDIS_URL", ""),
-		RedisTimeout:  env.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
+		HTTPAddr:     env.String("HTTP_ADDR", ":8081"),
+		AdminAddr:    env.String("ADMIN_ADDR", ":9081"),
+		DatabaseURL:  env.Required("DATABASE_URL", "set it to a PostgreSQL URL for the read-only role setora_reader"),
+		CacheMaxCost: env.Int("CACHE_MAX_COST", 256<<20, 1<<20, 1<<40),
+		// Rendered answers, reused while their days are unchanged; 0 turns the reuse off.
+		AnswerCacheBytes: env.Int("ANSWER_CACHE_BYTES", 64<<20, 0, 1<<40),
+		CacheTTL:         env.Duration("CACHE_TTL", 10*time.Minute),
+		KeyCacheTTL:      env.Duration("KEY_CACHE_TTL", 30*time.Second),
+		ShutdownDrain:    env.Duration("SHUTDOWN_DRAIN", 5*time.Second),
+		RedisURL:         env.String("REDIS_URL", ""),
+		RedisTimeout:     env.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
 	}
 	s.ListenDatabaseURL = env.String("LISTEN_DATABASE_URL", s.DatabaseURL)
 	return s, env.Err()
@@ -79,7 +82,7 @@ func run(log *slog.Logger) error {
 	}
 	log.Info("starting", "http_addr", cfg.HTTPAddr, "admin_addr", cfg.AdminAddr,
 		"database_url", config.MaskURL(cfg.DatabaseURL), "listen_database_url", config.MaskURL(cfg.ListenDatabaseURL),
-		"cache_max_cost", cfg.CacheMaxCost, "cache_ttl", cfg.CacheTTL.String(), "key_cache_ttl", cfg.KeyCacheTTL.String(),
+		"cache_max_cost", cfg.CacheMaxCost, "answer_cache_bytes", cfg.AnswerCacheBytes, "cache_ttl", cfg.CacheTTL.String(), "key_cache_ttl", cfg.KeyCacheTTL.String(),
 		"shutdown_drain", cfg.ShutdownDrain.String(), "redis_url", config.MaskURL(cfg.RedisURL),
 		"redis_timeout", cfg.RedisTimeout.String())
 
@@ -140,7 +143,14 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer limiter.Close()
-	app := newApp(log, authenticator, limiter, &availabilityHandler{catalogue: catalogue, days: days, db: pool, metrics: metrics, log: log},
+	var rendered *answers
+	if cfg.AnswerCacheBytes > 0 {
+		if rendered, err = newAnswers(cfg.AnswerCacheBytes); err != nil {
+			return err
+		}
+		defer rendered.close()
+	}
+	app := newApp(log, authenticator, limiter, &availabilityHandler{catalogue: catalogue, days: days, answers: rendered, db: pool, metrics: metrics, log: log},
 		instrument...)
 
 	adminSrv := admin.New(cfg.AdminAddr, registry, func(ctx context.Context) error {

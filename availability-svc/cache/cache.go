@@ -263,16 +263,33 @@ func (c *Cache) jitteredTTL() time.Duration {
 	return c.ttl - time.Duration(spread/2) + time.Duration(rand.Int64N(spread+1))
 }
 
-// costOf estimates an entry's memory in bytes from its slices; the figure guides eviction and
-// need not be exact.
+// costOf estimates an entry's memory in bytes from its slices. The sum of the slice sizes
+// undercounts by about 3.5 times against the resident memory measured with 10,000 cached
+// location-days (`loadtest memory`, recorded in docs/benchmarks.md), because of map buckets,
+// allocator rounding and garbage between collections, so the sum is scaled by that factor.
 func costOf(d *slots.DaySchedule) int64 {
 	cost := int64(256 + 16*len(d.Opening.Windows))
 	for _, s := range d.Staff {
 		cost += 160 + int64(len(s.Services))*48 + int64(len(s.Hours.Windows)+len(s.Hours.Breaks))*16 +
 			int64(len(s.TimeOff))*48 + int64(len(s.Busy))*72
 	}
-	return cost
+	return cost * 7 / 2
 }
 
 // Wait blocks until pending writes are applied; tests use it.
 func (c *Cache) Wait() { c.store.Wait() }
+
+// Version returns a number that grows whenever any of the dates of the location is evicted or
+// the cache is purged, for caching answers computed from those dates. ok is false while the
+// LISTEN connection is down, when nothing derived from the cache may be kept.
+func (c *Cache) Version(locationID uuid.UUID, dates []slots.Date) (version uint64, ok bool) {
+	if !c.listening.Load() {
+		return 0, false
+	}
+	// Every counter only grows, so their sum grows whenever any one does.
+	version = c.global.Load() + c.locations[stripe(locationID.String())].Load()
+	for _, d := range dates {
+		version += c.keys[stripe(cacheKey(locationID, d))].Load()
+	}
+	return version, true
+}
