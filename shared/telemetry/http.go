@@ -11,9 +11,10 @@ import (
 // LatencyBuckets are the upper bounds, in seconds, of the request duration histogram. The
 // availability SLO counts responses within 250 ms as good, so 0.25 must be a bound. The bounds
 // below it separate responses from a warm cache from ones read from PostgreSQL, which cost
-// about 1.2 and 3.5 ms of processing in BenchmarkAvailabilityHTTP (docs/benchmarks.md). The ones above
-// it resolve booking writes, which wait up to a second for every availability replica to
-// acknowledge their change, and requests that run into the 15-second server timeouts.
+// about 1.2 and 3.5 ms of processing in BenchmarkAvailabilityHTTP (docs/benchmarks.md). The
+// ones above it resolve booking writes, which wait up to a second for every availability
+// replica to acknowledge their change, and requests that run into the 15-second server
+// timeouts.
 var LatencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15}
 
 // HTTPMetrics are one service's RED series: requests and their duration by method, route
