@@ -189,7 +189,11 @@ func sweep(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, store *boo
 			return
 		case <-ticker.C:
 		}
-		if n, err := store.ExpireHolds(ctx); err != nil {
+		n, err := store.ExpireHolds(ctx)
+		if ctx.Err() != nil {
+			return // shutting down; the next start sweeps what is left
+		}
+		if err != nil {
 			log.Error("hold sweep failed", "error", err.Error())
 		} else if n > 0 {
 			expired.Add(float64(n))

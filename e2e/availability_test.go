@@ -232,7 +232,8 @@ func TestBookingRejectsBadInputAndChangesNothing(t *testing.T) {
 		{"unknown field", with("colour", "blue"), 400, "unknown_field"},
 		{"bad service id", with("service_ids", []string{"x"}), 400, "invalid_parameter"},
 		{"unknown location", with("location_slug", "mayfair"), 404, "location_not_found"},
-		{"off the grid", with("starts_at", "2026-05-12T09:10:00+01:00"), 422, "outside_working_hours"},
+		{"off the grid", with("starts_at", "2026-05-12T09:10:00+01:00"), 422, "off_slot_grid"},
+		{"before opening", with("starts_at", "2026-05-12T07:00:00+01:00"), 422, "outside_working_hours"},
 		{"in the past", with("starts_at", "2026-05-10T09:00:00+01:00"), 422, "start_in_past"},
 		{"bad phone", with("client", map[string]any{"phone": "12"}), 400, "invalid_parameter"},
 	}

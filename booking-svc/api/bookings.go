@@ -587,7 +587,13 @@ func ruleError(rule error) error {
 	case errors.Is(rule, slots.ErrServiceNotPerformed):
 		return apierr.New(http.StatusUnprocessableEntity, "service_not_performed", "staff_id",
 			"the staff member does not perform every requested service at this location; choose another or use \"any\"")
+	case errors.Is(rule, slots.ErrOffGrid):
+		return unprocessable("off_slot_grid", "starts_at is inside working hours but not on the location's slot grid; ask for availability and pick a listed start")
+	case errors.Is(rule, slots.ErrOnBreak):
+		return unprocessable("during_break", "starts_at, or the time around it, falls in a staff break; ask for availability and pick a listed slot")
+	case errors.Is(rule, slots.ErrTimeOff):
+		return unprocessable("during_time_off", "the staff member is on time off then; ask for availability and pick a listed slot")
 	default:
-		return unprocessable("outside_working_hours", "starts_at is not a bookable slot: it falls outside working or opening hours, in a break or time off, or off the slot grid; ask for availability and pick a listed slot")
+		return unprocessable("outside_working_hours", "starts_at is not a bookable slot: it falls outside working or opening hours; ask for availability and pick a listed slot")
 	}
 }

@@ -159,7 +159,7 @@ func (a *Authenticator) Middleware() fiber.Handler {
 		key = strings.TrimSpace(key)
 		if err := CheckShape(key); err != nil {
 			return apierr.New(http.StatusUnauthorized, "invalid_api_key", "",
-				"the API key is not a Setora key; copy the whole key, which starts with sk_live_ or sk_test_")
+				"the API key is malformed: a key is sk_live_ or sk_test_ followed by 32 letters and digits; copy the whole key")
 		}
 
 		p, err := a.Lookup(c.UserContext(), key)

@@ -56,11 +56,15 @@ func RequestID(c *fiber.Ctx) string {
 func requestID(c *fiber.Ctx) error {
 	id := c.Get("X-Request-Id")
 	if !validRequestID(id) {
-		id = "req_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+		id = newRequestID()
 	}
 	c.Locals(requestIDKey, id)
 	c.Set("X-Request-Id", id)
 	return c.Next()
+}
+
+func newRequestID() string {
+	return "req_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 }
 
 func validRequestID(id string) bool {
@@ -136,6 +140,12 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 
 		body := *apiErr
 		body.RequestID = RequestID(c)
+		if body.RequestID == "" {
+			// Errors raised before the middleware ran, such as a body over the limit, still get
+			// an id to quote.
+			body.RequestID = newRequestID()
+			c.Set("X-Request-Id", body.RequestID)
+		}
 		if body.RetryAfter > 0 {
 			c.Set("Retry-After", strconv.Itoa(body.RetryAfter))
 		}
