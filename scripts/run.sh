@@ -104,8 +104,13 @@ Try:
 Press Ctrl-C to stop.
 BANNER
 wait -n "${pids[@]}" || true
-# Ctrl-C reaches the services too, so one of them may exit just before the trap runs; give the
-# trap a moment before calling it a failure.
+# Ctrl-C reaches the services too, so they may exit just before this script's own trap runs.
+# If every one of them is gone, it was a stop, not a crash.
 sleep 1
-echo "A service exited on its own; see the logs in $logs." >&2
-exit 1
+for pid in "${pids[@]}"; do
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "A service exited on its own; see the logs in $logs." >&2
+    exit 1
+  fi
+done
+exit 0

@@ -586,7 +586,7 @@ func ruleError(rule error) error {
 		return unprocessable("beyond_booking_window", "starts_at is beyond the location's booking window; pick an earlier slot")
 	case errors.Is(rule, slots.ErrServiceNotPerformed):
 		return apierr.New(http.StatusUnprocessableEntity, "service_not_performed", "staff_id",
-			"the staff member does not perform every requested service at this location; choose another or use \"any\"")
+			"no staff member asked for performs every requested service at this location (with \"any\", nobody working then does); see who performs what here with GET /v1/staff?location_slug=...")
 	case errors.Is(rule, slots.ErrOffGrid):
 		return unprocessable("off_slot_grid", "starts_at is inside working hours but not on the location's slot grid; ask for availability and pick a listed start")
 	case errors.Is(rule, slots.ErrOnBreak):

@@ -202,8 +202,10 @@ func decodeError(err error) error {
 		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the request body is empty; send a JSON object")
 	case errors.As(err, &syntaxErr):
 		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body is not valid JSON (at byte %d)", syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body must be a JSON object, not a JSON %s", typeErr.Value)
 	case errors.As(err, &typeErr):
-		return apierr.Invalid(typeErr.Field, "field %q must be of JSON type %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+		return apierr.Invalid(typeErr.Field, "field %q must be %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
 	case errors.As(err, &timeErr):
 		return apierr.Invalid("", "a timestamp is not RFC 3339 with an offset (for example 2026-05-12T09:00:00+01:00): %q", timeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -218,17 +220,20 @@ func decodeError(err error) error {
 	}
 }
 
+// jsonType names the JSON value a Go kind accepts, with its article.
 func jsonType(kind string) string {
 	switch kind {
 	case "string":
-		return "string"
+		return "a string"
 	case "bool":
-		return "boolean"
+		return "true or false"
 	case "slice", "array":
-		return "array"
+		return "an array"
 	case "struct", "map":
-		return "object"
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
 	default:
-		return "number"
+		return "a number"
 	}
 }
