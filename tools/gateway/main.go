@@ -4,10 +4,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -49,6 +51,9 @@ func run(log *slog.Logger, listen string, availabilityURLs []string, bookingURL 
 	}
 
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !bufferBody(w, r) {
+			return
+		}
 		if r.Method == http.MethodGet && availabilityPath.MatchString(r.URL.Path) {
 			avail.ServeHTTP(w, r)
 			return
@@ -72,6 +77,33 @@ func run(log *slog.Logger, listen string, availabilityURLs []string, bookingURL 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// maxBufferedBody matches the Ingress's proxy-body-size of 1m; the services' own limit is lower.
+const maxBufferedBody = 1 << 20
+
+// bufferBody reads the whole request body before proxying, as ingress-nginx does, so that an
+// upstream that rejects an oversized body and closes the connection still has its 413 read
+// back rather than a reset half-way through the upload. It answers 413 itself for a body over
+// maxBufferedBody and reports whether the request may go on.
+func bufferBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.Body == nil || r.ContentLength == 0 {
+		return true
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
+	if err != nil {
+		http.Error(w, "the request body could not be read", http.StatusBadRequest)
+		return false
+	}
+	if len(data) > maxBufferedBody {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		_, _ = fmt.Fprintf(w, `{"error":{"type":"invalid_request_error","code":"body_too_large","message":"the request body is larger than %d bytes","request_id":""}}`, maxBufferedBody)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.ContentLength = int64(len(data))
+	return true
 }
 
 // newFailover returns a reverse proxy that spreads requests over the upstreams in turn. A GET
