@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
@@ -17,7 +16,7 @@ type versioner interface {
 	Version(locationID uuid.UUID, dates []slots.Date) (uint64, bool)
 }
 
-// answerTTL bounds how long a rendered answer is reused even when nothing says it changed.
+// answerTTL bounds how long a rendered response is reused when no change notification arrives.
 const answerTTL = time.Minute
 
 // answers keeps rendered availability answers, so that a poller repeating a request pays for
@@ -32,7 +31,7 @@ type answer struct {
 	body    []byte
 	etag    string
 	version uint64
-	// The answer holds for a clock reading in [from, until).
+	// The response is valid for a clock reading in [from, until).
 	from, until time.Time
 }
 
@@ -68,9 +67,9 @@ func (a *answers) put(key string, ans *answer) {
 	a.store.SetWithTTL(key, ans, int64(len(ans.body)+len(key)+128), answerTTL)
 }
 
-// answerValidUntil is the first instant at which the same request could get a different
-// answer without any change to the data: the earliest listed slot falls inside the minimum
-// notice, a hold lapses, or a new local day opens the booking window further.
+// answerValidUntil returns the first instant at which the same request could get a different
+// response with no change to the data. That is when the earliest listed slot falls inside the
+// minimum notice, when a hold lapses, or when a new local day extends the booking window.
 func answerValidUntil(now time.Time, loc *schedule.Location, days []slots.DaySchedule, found []slots.Slot) time.Time {
 	until := now.Add(answerTTL)
 	if len(found) > 0 {
@@ -96,7 +95,3 @@ func earlier(a, b time.Time) time.Time {
 	}
 	return a
 }
-
-// canonicalQuery is the raw query with the key-independent parts in a stable form; today the
-// raw string itself, because equal requests from one poller repeat it byte for byte.
-func canonicalQuery(raw string) string { return strings.TrimPrefix(raw, "?") }

@@ -78,7 +78,7 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 		dates[i] = q.Date.AddDays(i)
 	}
 	now := p.Now()
-	key := answerKey(loc.ID, canonicalQuery(rawQuery))
+	key := answerKey(loc.ID, rawQuery)
 	version, cacheable := uint64(0), false
 	if v, ok := h.days.(versioner); ok && h.answers != nil {
 		version, cacheable = v.Version(loc.ID, dates)
@@ -123,7 +123,7 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 	return h.send(c, body, etag, res.Stale)
 }
 
-// send writes an answer, or 304 when the caller already has it.
+// send writes the response, or 304 when the caller already has its ETag.
 func (h *availabilityHandler) send(c *fiber.Ctx, body []byte, etag string, stale bool) error {
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, cacheControl)

@@ -263,10 +263,10 @@ func (c *Cache) jitteredTTL() time.Duration {
 	return c.ttl - time.Duration(spread/2) + time.Duration(rand.Int64N(spread+1))
 }
 
-// costOf estimates an entry's memory in bytes from its slices. The sum of the slice sizes
-// undercounts by about 3.5 times against the resident memory measured with 10,000 cached
-// location-days (`loadtest memory`, recorded in docs/benchmarks.md), because of map buckets,
-// allocator rounding and garbage between collections, so the sum is scaled by that factor.
+// costOf estimates an entry's memory in bytes from its slices. The plain sum of slice sizes was
+// about 3.5 times below the resident memory measured with 10,000 cached location-days
+// (`loadtest memory`, docs/benchmarks.md), because of map buckets, allocator rounding and
+// garbage between collections. The sum is scaled by that measured factor.
 func costOf(d *slots.DaySchedule) int64 {
 	cost := int64(256 + 16*len(d.Opening.Windows))
 	for _, s := range d.Staff {

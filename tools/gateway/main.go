@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/setora/rest/shared/apierr"
 )
 
 // availabilityPath is the route the ingress sends to availability-svc; keep it in step with
@@ -85,25 +88,32 @@ const maxBufferedBody = 1 << 20
 // bufferBody reads the whole request body before proxying, as ingress-nginx does, so that an
 // upstream that rejects an oversized body and closes the connection still has its 413 read
 // back rather than a reset half-way through the upload. It answers 413 itself for a body over
-// maxBufferedBody and reports whether the request may go on.
+// maxBufferedBody and reports whether the request may continue.
 func bufferBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.Body == nil || r.ContentLength == 0 {
 		return true
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
 	if err != nil {
-		http.Error(w, "the request body could not be read", http.StatusBadRequest)
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "malformed_request",
+			"the request body could not be read; send it again")
 		return false
 	}
 	if len(data) > maxBufferedBody {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
-		_, _ = fmt.Fprintf(w, `{"error":{"type":"invalid_request_error","code":"body_too_large","message":"the request body is larger than %d bytes","request_id":""}}`, maxBufferedBody)
+		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "body_too_large",
+			fmt.Sprintf("the request body is larger than %d bytes", maxBufferedBody))
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	r.ContentLength = int64(len(data))
 	return true
+}
+
+// writeError writes an error in the API's shape for failures the gateway itself detects.
+func writeError(w http.ResponseWriter, status int, errorType, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(apierr.Body{Error: &apierr.Error{Type: errorType, Code: code, Message: message}})
 }
 
 // newFailover returns a reverse proxy that spreads requests over the upstreams in turn. A GET
@@ -124,10 +134,9 @@ func newFailover(rawURLs []string, log *slog.Logger) (*httputil.ReverseProxy, er
 		Transport: ft,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.Warn("no upstream answered", "error", err.Error())
-			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusBadGateway)
-			_, _ = w.Write([]byte(`{"error":{"type":"api_error","code":"upstream_unavailable","message":"the service behind this route is not answering; retry shortly","request_id":""}}`))
+			writeError(w, http.StatusBadGateway, "api_error", "upstream_unavailable",
+				"the service behind this route is not responding; retry shortly")
 		},
 	}
 	return p, nil
