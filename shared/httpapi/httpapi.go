@@ -23,6 +23,12 @@ import (
 // MaxBodyBytes caps every request body; a larger one is answered with 413.
 const MaxBodyBytes = 64 << 10
 
+// MaxReadBytes is how much of a body the server reads before giving up on the connection; it
+// matches the Ingress's proxy-body-size. A body between MaxBodyBytes and MaxReadBytes is read
+// in full and then rejected, so a proxy that forwarded it reads the 413. Rejecting it from the
+// Content-Length alone closes the connection while the proxy may still be writing the body.
+const MaxReadBytes = 1 << 20
+
 const requestIDKey = "request_id"
 
 // NewApp returns a Fiber app with the shared error handler and body limit. instrument runs
@@ -32,7 +38,7 @@ func NewApp(service string, log *slog.Logger, instrument ...fiber.Handler) *fibe
 	app := fiber.New(fiber.Config{
 		AppName:               service,
 		DisableStartupMessage: true,
-		BodyLimit:             MaxBodyBytes,
+		BodyLimit:             MaxReadBytes,
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          15 * time.Second,
 		IdleTimeout:           90 * time.Second,
@@ -42,8 +48,16 @@ func NewApp(service string, log *slog.Logger, instrument ...fiber.Handler) *fibe
 	for _, h := range instrument {
 		app.Use(h)
 	}
-	app.Use(recoverPanic(log), accessLog(log))
+	app.Use(recoverPanic(log), accessLog(log), limitBody)
 	return app
+}
+
+// limitBody rejects a body over MaxBodyBytes before it reaches a handler.
+func limitBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > MaxBodyBytes {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
 }
 
 // RequestID returns the id of the request being served.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/setora/rest/shared/apierr"
+	"github.com/setora/rest/shared/httpapi"
 )
 
 // availabilityPath is the route the ingress sends to availability-svc; keep it in step with
@@ -82,8 +83,9 @@ func run(log *slog.Logger, listen string, availabilityURLs []string, bookingURL 
 	return nil
 }
 
-// maxBufferedBody matches the Ingress's proxy-body-size of 1m; the services' own limit is lower.
-const maxBufferedBody = 1 << 20
+// maxBufferedBody matches the Ingress's proxy-body-size of 1m, which the services read in full
+// before refusing anything over their own lower limit.
+const maxBufferedBody = httpapi.MaxReadBytes
 
 // bufferBody reads the whole request body before proxying, as ingress-nginx does, so that an
 // upstream that rejects an oversized body and closes the connection still has its 413 read
