@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -82,13 +83,14 @@ func (r *createRequest) validate() (bookings.CreateInput, error) {
 		return in, apierr.Invalid("service_ids", "service_ids must list between 1 and %d service ids, in the order they are performed", maxServices)
 	}
 	seen := map[uuid.UUID]bool{}
-	for _, raw := range r.ServiceIDs {
+	for i, raw := range r.ServiceIDs {
+		param := fmt.Sprintf("service_ids[%d]", i)
 		id, err := uuid.Parse(raw)
 		if err != nil || len(raw) != 36 {
-			return in, apierr.Invalid("service_ids", "service id %q is not a UUID", raw)
+			return in, apierr.Invalid(param, "%s %q is not a UUID", param, raw)
 		}
 		if seen[id] {
-			return in, apierr.Invalid("service_ids", "service id %s is listed twice; list each service once", id)
+			return in, apierr.Invalid(param, "%s repeats service %s; list each service once", param, id)
 		}
 		seen[id] = true
 		in.ServiceIDs = append(in.ServiceIDs, id)
@@ -167,7 +169,7 @@ func (r *createRequest) client() (*bookings.ClientInput, error) {
 		return nil, apierr.Invalid("client.name", "client.name may be at most %d characters", maxNameLength)
 	}
 	if strings.TrimSpace(r.Client.Phone) == "" && strings.TrimSpace(r.Client.Email) == "" {
-		return nil, apierr.Invalid("client", "a client needs a phone number or an e-mail address so they can be found again")
+		return nil, apierr.Invalid("client.phone", "a client needs a phone number or an e-mail address so they can be found again; send client.phone or client.email")
 	}
 	var err error
 	if in.Phone, err = normalisePhone("client.phone", r.Client.Phone); err != nil {

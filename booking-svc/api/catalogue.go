@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -242,9 +243,11 @@ func (h *catalogueHandlers) createLocation(c *fiber.Ctx) error {
 	return sendOne(c, http.StatusCreated, loc.View())
 }
 
+// updateLocation, updateService and updateStaff take a merge patch. No field of these resources
+// can be cleared, because each always has a value, so null is a 400 naming the field.
 func (h *catalogueHandlers) updateLocation(c *fiber.Ctx) error {
 	var in catalogue.LocationInput
-	if err := httpapi.DecodeJSON(c, &in); err != nil {
+	if err := decodeCataloguePatch(c, &in); err != nil {
 		return err
 	}
 	p := auth.From(c)
@@ -253,6 +256,14 @@ func (h *catalogueHandlers) updateLocation(c *fiber.Ctx) error {
 		return catalogueError(err)
 	}
 	return sendChange(c, http.StatusOK, loc.View(), stranded)
+}
+
+func decodeCataloguePatch(c *fiber.Ctx, dst any) error {
+	patch, err := httpapi.DecodePatch(c, dst)
+	if err != nil {
+		return err
+	}
+	return patch.RejectNulls()
 }
 
 func (h *catalogueHandlers) listClosures(c *fiber.Ctx) error {
@@ -372,7 +383,7 @@ func (h *catalogueHandlers) updateService(c *fiber.Ctx) error {
 		return err
 	}
 	var in catalogue.ServiceInput
-	if err := httpapi.DecodeJSON(c, &in); err != nil {
+	if err := decodeCataloguePatch(c, &in); err != nil {
 		return err
 	}
 	p := auth.From(c)
@@ -444,7 +455,7 @@ func (h *catalogueHandlers) updateStaff(c *fiber.Ctx) error {
 		return err
 	}
 	var in catalogue.StaffInput
-	if err := httpapi.DecodeJSON(c, &in); err != nil {
+	if err := decodeCataloguePatch(c, &in); err != nil {
 		return err
 	}
 	p := auth.From(c)
@@ -472,13 +483,14 @@ func (h *catalogueHandlers) putStaffServices(c *fiber.Ctx) error {
 		return apierr.Invalid("service_ids", "service_ids is required: the ids of every service this staff member performs here, or [] for none")
 	}
 	ids := make([]uuid.UUID, 0, len(in.ServiceIDs))
-	for _, raw := range in.ServiceIDs {
+	for i, raw := range in.ServiceIDs {
+		param := fmt.Sprintf("service_ids[%d]", i)
 		sid, err := uuid.Parse(raw)
 		if err != nil || len(raw) != 36 {
-			return apierr.Invalid("service_ids", "service id %q is not a UUID", raw)
+			return apierr.Invalid(param, "%s %q is not a UUID", param, raw)
 		}
 		if slices.Contains(ids, sid) {
-			return apierr.Invalid("service_ids", "service id %s is listed twice; list each service once", sid)
+			return apierr.Invalid(param, "%s repeats service %s; list each service once", param, sid)
 		}
 		ids = append(ids, sid)
 	}

@@ -156,15 +156,16 @@ type updateClientRequest struct {
 	Notes json.RawMessage `json:"notes"`
 }
 
-// UpdateClient handles PATCH /v1/clients/:id with merge-patch rules: a field left out stays as
-// it is, null clears it, and a string replaces it.
+// UpdateClient handles PATCH /v1/clients/:id with merge-patch rules, whether the body comes as
+// application/merge-patch+json or application/json: a field left out stays as it is, null
+// clears it, and a string replaces it. Every field of a client may be cleared.
 func (h *ClientHandlers) UpdateClient(c *fiber.Ctx) error {
 	id, err := clientID(c)
 	if err != nil {
 		return err
 	}
 	var req updateClientRequest
-	if err := httpapi.DecodeJSON(c, &req); err != nil {
+	if _, err := httpapi.DecodePatch(c, &req); err != nil {
 		return err
 	}
 	patch, err := req.validate()

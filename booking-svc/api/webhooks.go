@@ -156,15 +156,25 @@ type endpointUpdateRequest struct {
 	Status      *string   `json:"status"`
 }
 
-// UpdateEndpoint handles PATCH /v1/webhook_endpoints/:id. Fields left out keep their values.
+// UpdateEndpoint handles PATCH /v1/webhook_endpoints/:id with merge-patch rules: fields left
+// out keep their values, and null clears the description. Null on url, event_types or status
+// is a 400, because an endpoint always has them.
 func (h *WebhookHandlers) UpdateEndpoint(c *fiber.Ctx) error {
 	id, err := endpointID(c)
 	if err != nil {
 		return err
 	}
 	var req endpointUpdateRequest
-	if err := httpapi.DecodeJSON(c, &req); err != nil {
+	patch, err := httpapi.DecodePatch(c, &req)
+	if err != nil {
 		return err
+	}
+	if err := patch.RejectNulls("description"); err != nil {
+		return err
+	}
+	if patch.Null("description") {
+		cleared := ""
+		req.Description = &cleared
 	}
 
 	in := webhooks.EndpointUpdate{Description: req.Description, Status: req.Status}

@@ -263,7 +263,7 @@ func TestWebhookEndpointInputErrors(t *testing.T) {
 		{"link-local", test, http.MethodPost, "/v1/webhook_endpoints",
 			map[string]any{"url": "https://169.254.169.254/", "event_types": []string{"*"}}, 400, "invalid_parameter", "url"},
 		{"unknown event type", test, http.MethodPost, "/v1/webhook_endpoints",
-			map[string]any{"url": "http://localhost/", "event_types": []string{"booking.moved"}}, 400, "invalid_parameter", "event_types"},
+			map[string]any{"url": "http://localhost/", "event_types": []string{"booking.created", "booking.moved"}}, 400, "invalid_parameter", "event_types[1]"},
 		{"no event types", test, http.MethodPost, "/v1/webhook_endpoints",
 			map[string]any{"url": "http://localhost/"}, 400, "invalid_parameter", "event_types"},
 		{"unknown field", test, http.MethodPost, "/v1/webhook_endpoints",

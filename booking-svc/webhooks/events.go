@@ -159,12 +159,13 @@ func CheckEventTypes(types []string) error {
 			strings.Join(EventTypes, ", "))
 	}
 	seen := map[string]bool{}
-	for _, t := range types {
+	for i, t := range types {
+		param := fmt.Sprintf("event_types[%d]", i)
 		if t != AllEventTypes && !slices.Contains(EventTypes, t) {
-			return invalid("event_types", "event type %q is unknown; known types: %s, or \"*\" for all", t, strings.Join(EventTypes, ", "))
+			return invalid(param, "%s %q is not a known event type; use one of %s, or \"*\" for all", param, t, strings.Join(EventTypes, ", "))
 		}
 		if seen[t] {
-			return invalid("event_types", "event type %q is listed twice; list each type once", t)
+			return invalid(param, "%s repeats event type %q; list each type once", param, t)
 		}
 		seen[t] = true
 	}

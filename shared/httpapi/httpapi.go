@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -189,17 +190,26 @@ func fromFiber(c *fiber.Ctx, e *fiber.Error) *apierr.Error {
 }
 
 // DecodeJSON reads the body into dst, rejecting a non-JSON content type (415), unknown fields
-// and trailing data (400).
+// and trailing data (400). An error about a member names it by its full path, such as
+// client.mobile or service_ids[1].
 func DecodeJSON(c *fiber.Ctx, dst any) error {
-	ct := strings.ToLower(strings.TrimSpace(strings.SplitN(c.Get(fiber.HeaderContentType), ";", 2)[0]))
-	if ct != fiber.MIMEApplicationJSON {
+	if mediaType(c) != fiber.MIMEApplicationJSON {
 		return apierr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "",
 			"send the body as JSON with Content-Type: application/json")
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	return decodeBody(c.Body(), dst)
+}
+
+// mediaType returns the request's media type in lower case, without parameters.
+func mediaType(c *fiber.Ctx) string {
+	return strings.ToLower(strings.TrimSpace(strings.SplitN(c.Get(fiber.HeaderContentType), ";", 2)[0]))
+}
+
+func decodeBody(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		return decodeError(err, body, reflect.TypeOf(dst))
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body must hold exactly one JSON object")
@@ -207,7 +217,9 @@ func DecodeJSON(c *fiber.Ctx, dst any) error {
 	return nil
 }
 
-func decodeError(err error) error {
+// decodeError maps a decoding error to the documented shape. body and dst, the type decoded
+// into, locate the member at fault.
+func decodeError(err error, body []byte, dst reflect.Type) error {
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	var timeErr *time.ParseError
@@ -219,11 +231,19 @@ func decodeError(err error) error {
 	case errors.As(err, &typeErr) && typeErr.Field == "":
 		return apierr.New(http.StatusBadRequest, "malformed_json", "", "the body must be a JSON object, not a JSON %s", typeErr.Value)
 	case errors.As(err, &typeErr):
-		return apierr.Invalid(typeErr.Field, "field %q must be %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+		field := typeErr.Field
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
+		if path, ok := typeErrorPath(body, dst, field, kind); ok {
+			field = path
+		}
+		return apierr.Invalid(field, "field %q must be %s", field, jsonType(typeErr.Type.Kind().String()))
 	case errors.As(err, &timeErr):
 		return apierr.Invalid("", "a timestamp is not RFC 3339 with an offset (for example 2026-05-12T09:00:00+01:00): %q", timeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if path, ok := unknownFieldPath(body, dst, field); ok {
+			field = path
+		}
 		return apierr.New(http.StatusBadRequest, "unknown_field", field, "field %q is not part of this request; remove it", field)
 	default:
 		var apiErr *apierr.Error
