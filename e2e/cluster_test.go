@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/setora/rest/internal/proctest"
 	"github.com/setora/rest/shared/dbtest"
 )
 
@@ -35,19 +36,18 @@ func TestThreeReplicas(t *testing.T) {
 	reader := dbtest.ReaderURL(t, s.dbURL)
 
 	replicas := []string{s.availURL}
-	var victim interface{ Kill() error }
+	var victim *proctest.Process
 	for i := 0; i < 2; i++ {
-		port, adminPort := freePort(t), freePort(t)
-		cmd := startProcess(t, "availability-svc", []string{
+		port, adminPort := proctest.FreePort(t), proctest.FreePort(t)
+		victim = bins.Start(t, "availability-svc", []string{
 			"DATABASE_URL=" + reader, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
 			fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", adminPort), "SHUTDOWN_DRAIN=0s",
 		}, fmt.Sprintf("http://127.0.0.1:%d/readyz", adminPort))
 		replicas = append(replicas, fmt.Sprintf("http://127.0.0.1:%d", port))
-		victim = cmd.Process
 	}
-	gatewayPort := freePort(t)
+	gatewayPort := proctest.FreePort(t)
 	gateway := fmt.Sprintf("http://127.0.0.1:%d", gatewayPort)
-	startProcess(t, "gateway", nil, gateway+"/v1/bookings/none",
+	bins.Start(t, "gateway", nil, gateway+"/v1/bookings/none",
 		"-listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort),
 		"-availability", replicas[0]+","+replicas[1]+","+replicas[2], "-booking", s.bookURL)
 

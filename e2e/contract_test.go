@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -174,11 +172,8 @@ func TestDocumentCoversEveryRoute(t *testing.T) {
 
 	served := map[string]bool{}
 	for _, binary := range []string{"booking-svc", "availability-svc"} {
-		out, err := exec.Command(filepath.Join(binDir, binary), "routes").Output()
-		if err != nil {
-			t.Fatalf("%s routes: %v", binary, err)
-		}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		out := bins.Run(t, binary, nil, "routes")
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			method, path, ok := strings.Cut(line, " ")
 			if !ok {
 				t.Fatalf("%s routes printed %q, want METHOD /path", binary, line)

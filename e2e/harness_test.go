@@ -8,49 +8,33 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/setora/rest/internal/proctest"
 	"github.com/setora/rest/shared/dbtest"
 )
 
-// binDir holds the binaries that TestMain builds once for every test.
-var binDir string
+// bins are the binaries that TestMain builds once for every test.
+var bins proctest.Binaries
 
 func TestMain(m *testing.M) {
 	if os.Getenv("TEST_DATABASE_URL") == "" {
 		fmt.Println("TEST_DATABASE_URL is not set; skipping the end-to-end tests (run `make test`)")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "setora-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/setora/rest/availability-svc", "github.com/setora/rest/booking-svc", "github.com/setora/rest/tools/gateway")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build binaries:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	contract := installContract()
-	code := m.Run()
-	if contract.report() > 0 && code == 0 {
-		code = 1
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proctest.BuildAndRun(&bins, func() int {
+		contract := installContract()
+		code := m.Run()
+		if contract.report() > 0 && code == 0 {
+			code = 1
+		}
+		return code
+	}, proctest.AvailabilitySvc, proctest.BookingSvc, proctest.Gateway))
 }
 
 // stack is one running copy of the product on its own database.
@@ -77,8 +61,8 @@ func startStack(t *testing.T, env ...string) *stack {
 	dbURL := dbtest.New(t)
 	s := &stack{t: t, dbURL: dbURL, logFiles: map[string]string{}}
 
-	runOnce(t, []string{"DATABASE_URL=" + dbURL}, "booking-svc", "migrate")
-	s.key = strings.TrimSpace(runOnce(t, []string{"DATABASE_URL=" + dbURL}, "booking-svc", "demo"))
+	bins.Run(t, "booking-svc", []string{"DATABASE_URL=" + dbURL}, "migrate")
+	s.key = strings.TrimSpace(bins.Run(t, "booking-svc", []string{"DATABASE_URL=" + dbURL}, "demo"))
 
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
@@ -91,22 +75,22 @@ func startStack(t *testing.T, env ...string) *stack {
 		t.Fatalf("raise the demo key's rate limit: %v", err)
 	}
 
-	bookPort, bookAdmin := freePort(t), freePort(t)
+	bookPort, bookAdmin := proctest.FreePort(t), proctest.FreePort(t)
 	s.bookURL = fmt.Sprintf("http://127.0.0.1:%d", bookPort)
 	s.bookAdminURL = fmt.Sprintf("http://127.0.0.1:%d", bookAdmin)
-	booking := startProcess(t, "booking-svc", append([]string{
+	booking := bins.Start(t, "booking-svc", append([]string{
 		"DATABASE_URL=" + dbURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", bookPort),
 		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", bookAdmin), "SHUTDOWN_DRAIN=0s", "HOLD_SWEEP_INTERVAL=200ms",
 	}, env...), s.bookAdminURL+"/readyz", "serve")
-	s.logFiles["booking-svc"] = logFile(booking)
+	s.logFiles["booking-svc"] = booking.LogPath
 
 	s.availURL, s.availAdminURL, s.logFiles["availability-svc"] = startAvailability(t, dbtest.ReaderURL(t, dbURL), env...)
 
-	gatewayPort := freePort(t)
+	gatewayPort := proctest.FreePort(t)
 	s.baseURL = fmt.Sprintf("http://127.0.0.1:%d", gatewayPort)
-	gateway := startProcess(t, "gateway", nil, s.baseURL+"/v1/bookings/none",
+	gateway := bins.Start(t, "gateway", nil, s.baseURL+"/v1/bookings/none",
 		"-listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "-availability", s.availURL, "-booking", s.bookURL)
-	s.logFiles["gateway"] = logFile(gateway)
+	s.logFiles["gateway"] = gateway.LogPath
 	return s
 }
 
@@ -114,88 +98,13 @@ func startStack(t *testing.T, env ...string) *stack {
 // returns its API and admin URLs and its log file.
 func startAvailability(t *testing.T, readerURL string, env ...string) (apiURL, adminURL, log string) {
 	t.Helper()
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort := proctest.FreePort(t), proctest.FreePort(t)
 	adminURL = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
-	cmd := startProcess(t, "availability-svc", append([]string{
+	p := bins.Start(t, "availability-svc", append([]string{
 		"DATABASE_URL=" + readerURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
 		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", adminPort), "SHUTDOWN_DRAIN=0s",
 	}, env...), adminURL+"/readyz")
-	return fmt.Sprintf("http://127.0.0.1:%d", port), adminURL, logFile(cmd)
-}
-
-// logFile returns the file that startProcess sends cmd's output to.
-func logFile(cmd *exec.Cmd) string {
-	return cmd.Stdout.(*os.File).Name()
-}
-
-func runOnce(t *testing.T, env []string, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s%s", name, args, err, out, stderr.String())
-	}
-	return string(out)
-}
-
-// startProcess runs a binary until the test ends and waits until readyURL answers.
-func startProcess(t *testing.T, name string, env []string, readyURL string, args ...string) *exec.Cmd {
-	t.Helper()
-	logFile, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logFile.Close()
-		if t.Failed() {
-			data, _ := os.ReadFile(logFile.Name())
-			t.Logf("--- %s log ---\n%s", name, data)
-		}
-	})
-
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return cmd
-			}
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("%s did not become ready at %s:\n%s", name, readyURL, data)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return fmt.Sprintf("http://127.0.0.1:%d", port), adminURL, p.LogPath
 }
 
 // response is a decoded answer.

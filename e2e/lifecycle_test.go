@@ -641,7 +641,7 @@ func TestClientScopes(t *testing.T) {
 	if err := s.pool.QueryRow(t.Context(), `SELECT id::text FROM organisations`).Scan(&orgID); err != nil {
 		t.Fatal(err)
 	}
-	out := runOnce(t, []string{"DATABASE_URL=" + s.dbURL}, "booking-svc", "keys", "create", "-org", orgID,
+	out := bins.Run(t, "booking-svc", []string{"DATABASE_URL=" + s.dbURL}, "keys", "create", "-org", orgID,
 		"-scopes", "bookings:read,bookings:write")
 	key := lastLine(out)
 

@@ -11,13 +11,13 @@ import (
 // newOrganisation creates an organisation with the keys CLI and returns its id.
 func (s *stack) newOrganisation(name, mode string) string {
 	s.t.Helper()
-	return strings.TrimSpace(runOnce(s.t, []string{"DATABASE_URL=" + s.dbURL}, "booking-svc", "keys", "create-org", "-name", name, "-mode", mode))
+	return strings.TrimSpace(bins.Run(s.t, "booking-svc", []string{"DATABASE_URL=" + s.dbURL}, "keys", "create-org", "-name", name, "-mode", mode))
 }
 
 // newKey creates a key for the organisation with the keys CLI and returns it.
 func (s *stack) newKey(org, scopes string, perMinute int) string {
 	s.t.Helper()
-	return strings.TrimSpace(runOnce(s.t, []string{"DATABASE_URL=" + s.dbURL}, "booking-svc", "keys", "create",
+	return strings.TrimSpace(bins.Run(s.t, "booking-svc", []string{"DATABASE_URL=" + s.dbURL}, "keys", "create",
 		"-org", org, "-scopes", scopes, "-rate-limit", strconv.Itoa(perMinute), "-description", "end-to-end test"))
 }
 

@@ -1,52 +1,34 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/setora/rest/internal/proctest"
 	"github.com/setora/rest/shared/dbtest"
 )
 
-// binDir holds the service binaries that TestMain builds once.
-var binDir string
+// bins are the service binaries that TestMain builds once.
+var bins proctest.Binaries
 
 func TestMain(m *testing.M) {
 	if os.Getenv("TEST_DATABASE_URL") == "" {
 		fmt.Println("TEST_DATABASE_URL is not set; skipping the load test's smoke run (run `make test`)")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "setora-loadtest-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/setora/rest/availability-svc", "github.com/setora/rest/booking-svc", "github.com/setora/rest/tools/gateway")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build binaries:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proctest.BuildAndRun(&bins, m.Run, proctest.AvailabilitySvc, proctest.BookingSvc, proctest.Gateway))
 }
 
 // smokeStack is booking-svc, two availability-svc replicas and the gateway on one fresh
@@ -62,10 +44,10 @@ type smokeStack struct {
 func startSmokeStack(t *testing.T) smokeStack {
 	t.Helper()
 	s := smokeStack{dbURL: dbtest.New(t)}
-	runBinary(t, []string{"DATABASE_URL=" + s.dbURL}, "booking-svc", "migrate")
+	bins.Run(t, "booking-svc", []string{"DATABASE_URL=" + s.dbURL}, "migrate")
 
-	bookPort, bookAdmin := freePort(t), freePort(t)
-	startBinary(t, "booking-svc", []string{"DATABASE_URL=" + s.dbURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", bookPort),
+	bookPort, bookAdmin := proctest.FreePort(t), proctest.FreePort(t)
+	bins.Start(t, "booking-svc", []string{"DATABASE_URL=" + s.dbURL, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", bookPort),
 		fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", bookAdmin), "SHUTDOWN_DRAIN=0s"},
 		fmt.Sprintf("http://127.0.0.1:%d/readyz", bookAdmin), "serve")
 	s.bookingMetrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", bookAdmin)
@@ -73,8 +55,8 @@ func startSmokeStack(t *testing.T) smokeStack {
 	reader := dbtest.ReaderURL(t, s.dbURL)
 	var upstreams string
 	for i := range 2 {
-		port, admin := freePort(t), freePort(t)
-		startBinary(t, "availability-svc", []string{"DATABASE_URL=" + reader, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
+		port, admin := proctest.FreePort(t), proctest.FreePort(t)
+		bins.Start(t, "availability-svc", []string{"DATABASE_URL=" + reader, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port),
 			fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", admin), "SHUTDOWN_DRAIN=0s"}, fmt.Sprintf("http://127.0.0.1:%d/readyz", admin))
 		s.replicas = append(s.replicas, fmt.Sprintf("http://127.0.0.1:%d/v1", port))
 		s.replicaMetrics = append(s.replicaMetrics, fmt.Sprintf("http://127.0.0.1:%d/metrics", admin))
@@ -84,71 +66,11 @@ func startSmokeStack(t *testing.T) smokeStack {
 		upstreams += fmt.Sprintf("http://127.0.0.1:%d", port)
 	}
 
-	gatewayPort := freePort(t)
+	gatewayPort := proctest.FreePort(t)
 	s.gateway = fmt.Sprintf("http://127.0.0.1:%d/v1", gatewayPort)
-	startBinary(t, "gateway", nil, s.gateway+"/bookings/none", "-listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort),
+	bins.Start(t, "gateway", nil, s.gateway+"/bookings/none", "-listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort),
 		"-availability", upstreams, "-booking", fmt.Sprintf("http://127.0.0.1:%d", bookPort))
 	return s
-}
-
-func runBinary(t *testing.T, env []string, name string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-}
-
-// startBinary runs a service until the test ends and waits until readyURL returns a status below 500.
-func startBinary(t *testing.T, name string, env []string, readyURL string, args ...string) {
-	t.Helper()
-	var logs bytes.Buffer
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("--- %s log ---\n%s", name, logs.String())
-		}
-	})
-
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not become ready at %s", name, readyURL)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestSmokeMixed runs the mixed scenario for a few seconds on a small shop against the real

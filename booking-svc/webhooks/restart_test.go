@@ -6,19 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/setora/rest/internal/proctest"
 	"github.com/setora/rest/shared/dbtest"
 )
 
@@ -39,11 +35,11 @@ func TestKilledServiceDeliversAfterRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	began := time.Now()
-	bin := buildBookingSvc(t)
+	bins := proctest.BuildForTest(t, proctest.BookingSvc)
 	t.Logf("built booking-svc in %s", time.Since(began).Round(time.Millisecond))
 	dbURL := dbtest.New(t)
-	run(t, bin, dbURL, "migrate")
-	key := strings.TrimSpace(run(t, bin, dbURL, "demo"))
+	bins.Run(t, "booking-svc", []string{"DATABASE_URL=" + dbURL}, "migrate")
+	key := strings.TrimSpace(bins.Run(t, "booking-svc", []string{"DATABASE_URL=" + dbURL}, "demo"))
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +61,7 @@ func TestKilledServiceDeliversAfterRestart(t *testing.T) {
 
 	// Phase 1: the dispatcher runs once at start and then not for an hour, so a booking made now
 	// stays committed and undispatched until the process is killed.
-	svc := startBookingSvc(t, bin, dbURL, "WEBHOOK_DISPATCH_INTERVAL=1h")
+	svc := startBookingSvc(t, bins, dbURL, "WEBHOOK_DISPATCH_INTERVAL=1h")
 	created := svc.call(t, key, http.MethodPost, "/v1/webhook_endpoints",
 		map[string]any{"url": r.server.URL + "/setora", "event_types": []string{"*"}})
 	if created.status != http.StatusCreated {
@@ -86,7 +82,7 @@ func TestKilledServiceDeliversAfterRestart(t *testing.T) {
 
 	// Phase 2: the event is dispatched and sent; the receiver holds the request open, and the
 	// process is killed while it waits.
-	svc = startBookingSvc(t, bin, dbURL, "WEBHOOK_DISPATCH_INTERVAL=50ms", "WEBHOOK_ATTEMPT_TIMEOUT=3s",
+	svc = startBookingSvc(t, bins, dbURL, "WEBHOOK_DISPATCH_INTERVAL=50ms", "WEBHOOK_ATTEMPT_TIMEOUT=3s",
 		"WEBHOOK_RESCUE_AFTER=9s", "WEBHOOK_FETCH_POLL_INTERVAL=100ms", "WEBHOOK_RETRY_BASE_DELAY=200ms")
 	select {
 	case <-hangFirst:
@@ -101,7 +97,7 @@ func TestKilledServiceDeliversAfterRestart(t *testing.T) {
 
 	// Phase 3: River rescues the job of the dead process, so the event is delivered. New writes
 	// are delivered too, but a rolled-back write is not.
-	svc = startBookingSvc(t, bin, dbURL, "WEBHOOK_DISPATCH_INTERVAL=50ms", "WEBHOOK_ATTEMPT_TIMEOUT=3s",
+	svc = startBookingSvc(t, bins, dbURL, "WEBHOOK_DISPATCH_INTERVAL=50ms", "WEBHOOK_ATTEMPT_TIMEOUT=3s",
 		"WEBHOOK_RESCUE_AFTER=9s", "WEBHOOK_FETCH_POLL_INTERVAL=100ms", "WEBHOOK_RETRY_BASE_DELAY=200ms")
 	taken := svc.call(t, key, http.MethodPost, "/v1/bookings", bookingRequest("2030-01-07T10:00:00+00:00"))
 	if taken.status != http.StatusConflict {
@@ -203,29 +199,6 @@ func bookingRequest(startsAt string) map[string]any {
 		"starts_at": startsAt, "staff_id": demoMarcus}
 }
 
-func buildBookingSvc(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/setora/rest/booking-svc")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build booking-svc: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "booking-svc")
-}
-
-func run(t *testing.T, bin, dbURL string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("booking-svc %v: %v\n%s%s", args, err, out, stderr.String())
-	}
-	return string(out)
-}
-
 func countRows(t *testing.T, pool *pgxpool.Pool, sql string) int {
 	t.Helper()
 	var n int
@@ -237,71 +210,27 @@ func countRows(t *testing.T, pool *pgxpool.Pool, sql string) int {
 
 // process is one running booking-svc.
 type process struct {
-	cmd     *exec.Cmd
+	*proctest.Process
 	baseURL string
-	logPath string
-	done    chan struct{}
 }
 
-func startBookingSvc(t *testing.T, bin, dbURL string, env ...string) *process {
+// startBookingSvc starts `booking-svc serve` on the database with env added to its
+// environment and waits until it is ready.
+func startBookingSvc(t *testing.T, bins proctest.Binaries, dbURL string, env ...string) *process {
 	t.Helper()
-	port, adminPort := freePort(t), freePort(t)
-	logFile, err := os.CreateTemp(t.TempDir(), "booking-svc-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), append([]string{"DATABASE_URL=" + dbURL,
+	port, adminPort := proctest.FreePort(t), proctest.FreePort(t)
+	p := bins.Start(t, "booking-svc", append([]string{"DATABASE_URL=" + dbURL,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", port), fmt.Sprintf("ADMIN_ADDR=127.0.0.1:%d", adminPort),
-		"SHUTDOWN_DRAIN=0s"}, env...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start booking-svc: %v", err)
-	}
-	p := &process{cmd: cmd, baseURL: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logFile.Name(), done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			data, _ := os.ReadFile(p.logPath)
-			t.Logf("--- booking-svc log ---\n%s", data)
-		}
-	})
-
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", adminPort))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(p.logPath)
-			t.Fatalf("booking-svc did not become ready:\n%s", data)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		"SHUTDOWN_DRAIN=0s"}, env...), fmt.Sprintf("http://127.0.0.1:%d/readyz", adminPort), "serve")
+	return &process{Process: p, baseURL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 }
 
 // kill sends SIGKILL, so nothing gets a chance to shut down cleanly, and waits for the exit.
 func (p *process) kill(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill booking-svc: %v", err)
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
 	}
-	<-p.done
 }
 
 type apiResponse struct {
@@ -342,14 +271,4 @@ func (p *process) call(t *testing.T, key, method, path string, body any) apiResp
 	r := apiResponse{status: resp.StatusCode, raw: raw}
 	_ = json.Unmarshal(raw, &r.body)
 	return r
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
