@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts or stops a project-private PostgreSQL cluster that listens on 127.0.0.1 only.
 #
-#   scripts/pg.sh start DIR PORT   initialise DIR if needed, start the server, create the
-#                                  "setora" database and print its URL
+#   scripts/pg.sh start DIR PORT [VARIABLE]
+#                                  initialise DIR if needed, start the server, create the
+#                                  "setora" database and print its URL; VARIABLE names the
+#                                  setting that moves PORT, for the message when PORT is in use
 #   scripts/pg.sh stop DIR         stop the server whose data lives in DIR
 #
 # PostgreSQL refuses to run as root, so when this script runs as root the server runs as the
@@ -46,7 +48,7 @@ as_owner() {
 }
 
 start() {
-  local dir=$1 port=$2 bin
+  local dir=$1 port=$2 variable=${3:-} bin running_port
   bin=$(find_bin)
   if [ -z "$bin" ]; then
     install_postgres
@@ -72,7 +74,20 @@ start() {
       { cat "$dir/initdb.log" >&2; exit 1; }
   fi
 
-  if ! as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+  if as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    # The fourth line of postmaster.pid is the port the running server listens on.
+    running_port=$(sed -n 4p "$dir/data/postmaster.pid" 2>/dev/null || true)
+    if [ -n "$running_port" ] && [ "$running_port" != "$port" ]; then
+      echo "The PostgreSQL cluster in $dir is already running on port $running_port, not $port" >&2
+      echo "(another 'make run'?). Stop it first, or set SETORA_STATE_DIR to another folder." >&2
+      exit 1
+    fi
+  else
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "Port 127.0.0.1:$port is already in use, so PostgreSQL cannot listen there." >&2
+      echo "Stop whatever listens there${variable:+, or set $variable to a free port}." >&2
+      exit 1
+    fi
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -k $dir/run -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${SETORA_PG_FSYNC:-on}" \
       start >/dev/null ||
@@ -94,10 +109,10 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start "$2" "$3" ;;
+  start) start "$2" "$3" "${4:-}" ;;
   stop) stop "$2" ;;
   *)
-    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    echo "usage: $0 start DIR PORT [VARIABLE] | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -2,8 +2,11 @@
 # Starts or stops a project-private Redis that listens on 127.0.0.1 only, for the shared rate
 # limits.
 #
-#   scripts/redis.sh start DIR PORT   start a server whose data and log live in DIR (or reuse the
-#                                     one already running there) and print its URL
+#   scripts/redis.sh start DIR PORT [VARIABLE]
+#                                     start a server whose data and log live in DIR (or reuse the
+#                                     one already running there) and print its URL; VARIABLE
+#                                     names the setting that moves PORT. Exits with 3 when PORT
+#                                     is in use.
 #   scripts/redis.sh stop DIR         stop the server started in DIR
 #   scripts/redis.sh free-port PORT   print the first port from PORT on that nothing listens on
 #
@@ -41,7 +44,7 @@ running() {
 }
 
 start() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 variable=${3:-}
   if ! command -v redis-server >/dev/null 2>&1; then
     install_redis
   fi
@@ -49,8 +52,9 @@ start() {
 
   if ! running "$dir"; then
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "Port 127.0.0.1:$port is already in use; choose another port for Redis." >&2
-      exit 1
+      echo "Port 127.0.0.1:$port is already in use, so Redis cannot listen there." >&2
+      echo "Stop whatever listens there${variable:+, or set $variable to a free port}." >&2
+      exit 3
     fi
     redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
       --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
@@ -90,11 +94,11 @@ free_port() {
 }
 
 case "${1:-}" in
-  start) start "$2" "$3" ;;
+  start) start "$2" "$3" "${4:-}" ;;
   stop) stop "$2" ;;
   free-port) free_port "$2" ;;
   *)
-    echo "usage: $0 start DIR PORT | stop DIR | free-port PORT" >&2
+    echo "usage: $0 start DIR PORT [VARIABLE] | stop DIR | free-port PORT" >&2
     exit 2
     ;;
 esac

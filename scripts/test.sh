@@ -17,7 +17,7 @@ trap cleanup EXIT
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   pg_dir=$(state_dir pg-test)
   # The test cluster is thrown away, so durability is not needed.
-  TEST_DATABASE_URL=$(SETORA_PG_FSYNC=off scripts/pg.sh start "$pg_dir" "${SETORA_TEST_PG_PORT:-54339}")
+  TEST_DATABASE_URL=$(SETORA_PG_FSYNC=off scripts/pg.sh start "$pg_dir" "${SETORA_TEST_PG_PORT:-54339}" SETORA_TEST_PG_PORT)
 fi
 export TEST_DATABASE_URL
 
