@@ -33,6 +33,7 @@ const serviceName = "availability-svc"
 type settings struct {
 	HTTPAddr          string
 	AdminAddr         string
+	Profiling         bool
 	DatabaseURL       string
 	ListenDatabaseURL string
 	CacheMaxCost      int64
@@ -49,6 +50,7 @@ func loadSettings() (settings, error) {
 	s := settings{
 		HTTPAddr:     env.String("HTTP_ADDR", ":8081"),
 		AdminAddr:    env.String("ADMIN_ADDR", ":9081"),
+		Profiling:    env.Bool("ADMIN_PPROF", false),
 		DatabaseURL:  env.Required("DATABASE_URL", "set it to a PostgreSQL URL for the read-only role setora_reader"),
 		CacheMaxCost: env.Int("CACHE_MAX_COST", 256<<20, 1<<20, 1<<40),
 		// Rendered answers, reused while their days are unchanged; 0 turns the reuse off.
@@ -162,6 +164,9 @@ func run(log *slog.Logger) error {
 		}
 		return nil
 	}, log)
+	if cfg.Profiling {
+		adminSrv.ServeProfiles()
+	}
 
 	errs := make(chan error, 2)
 	go func() { errs <- adminSrv.ListenAndServe() }()

@@ -29,6 +29,7 @@ import (
 type settings struct {
 	HTTPAddr      string
 	AdminAddr     string
+	Profiling     bool
 	DatabaseURL   string
 	MaxConns      int64
 	SweepInterval time.Duration
@@ -43,6 +44,7 @@ func loadSettings() (settings, error) {
 	s := settings{
 		HTTPAddr:      env.String("HTTP_ADDR", ":8082"),
 		AdminAddr:     env.String("ADMIN_ADDR", ":9082"),
+		Profiling:     env.Bool("ADMIN_PPROF", false),
 		DatabaseURL:   env.Required("DATABASE_URL", "set it to the PostgreSQL URL of the owner role"),
 		MaxConns:      env.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
 		SweepInterval: env.Duration("HOLD_SWEEP_INTERVAL", 5*time.Second),
@@ -139,6 +141,9 @@ func serve(ctx context.Context, log *slog.Logger) error {
 		}
 		return nil
 	}, log)
+	if cfg.Profiling {
+		adminSrv.ServeProfiles()
+	}
 
 	errs := make(chan error, 2)
 	go func() { errs <- adminSrv.ListenAndServe() }()

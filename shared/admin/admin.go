@@ -1,5 +1,6 @@
 // Package admin serves the port that the ingress never exposes: /metrics for Prometheus,
-// /healthz (the process is alive) and /readyz (the service can serve).
+// /healthz (the process is alive), /readyz (the service can serve) and, when enabled, the Go
+// profiler under /debug/pprof/.
 package admin
 
 import (
@@ -7,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -17,13 +19,14 @@ import (
 // Server is the admin HTTP server.
 type Server struct {
 	srv      *http.Server
+	mux      *http.ServeMux
 	draining atomic.Bool
 }
 
 // New returns an admin server on addr. ready reports why the service cannot serve, or nil.
 func New(addr string, gatherer prometheus.Gatherer, ready func(ctx context.Context) error, log *slog.Logger) *Server {
-	s := &Server{}
 	mux := http.NewServeMux()
+	s := &Server{mux: mux}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -44,6 +47,16 @@ func New(addr string, gatherer prometheus.Gatherer, ready func(ctx context.Conte
 	})
 	s.srv = &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
+}
+
+// ServeProfiles adds the Go profiler's endpoints (CPU, heap, goroutines, traces) under
+// /debug/pprof/. Call it before ListenAndServe.
+func (s *Server) ServeProfiles() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // ListenAndServe serves until Shutdown.

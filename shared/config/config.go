@@ -62,6 +62,20 @@ func (e *Env) Duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// Bool returns the variable as true or false (also 1 or 0), or def when unset.
+func (e *Env) Bool(name string, def bool) bool {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.problems = append(e.problems, fmt.Sprintf("%s=%q is not true or false", name, v))
+		return def
+	}
+	return b
+}
+
 // Err returns every recorded problem as one error, or nil.
 func (e *Env) Err() error {
 	if len(e.problems) == 0 {
