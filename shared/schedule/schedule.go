@@ -22,6 +22,7 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // ErrNotFound means the record does not exist in the caller's organisation.
@@ -188,173 +189,160 @@ type rawSchedule struct {
 	staff    []*staffRaw
 }
 
+// staffAtLocation selects the active staff members who perform an active service at location $1.
+const staffAtLocation = `SELECT ss.staff_id FROM staff_services ss
+	JOIN staff st ON st.id = ss.staff_id AND st.active
+	JOIN services sv ON sv.id = ss.service_id AND sv.active
+	WHERE ss.location_id = $1`
+
+// loadRaw reads the rows behind a range of dates. The seven queries go to the server as one
+// pipelined batch, so a read costs one round trip. The staff-scoped queries select their staff
+// with staffAtLocation. Outside a repeatable-read transaction each query has its own snapshot,
+// so rows of a staff member that the staff services query did not return are skipped.
 func loadRaw(ctx context.Context, q Querier, loc *Location, first, last slots.Date, from, to time.Time) (*rawSchedule, error) {
 	raw := &rawSchedule{closures: map[slots.Date]bool{}}
 	byID := map[uuid.UUID]*staffRaw{}
 
-	rows, err := q.Query(ctx, `SELECT weekday, start_minute, end_minute FROM location_opening_hours
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT weekday, start_minute, end_minute FROM location_opening_hours
 		WHERE location_id = $1`, loc.ID)
-	if err != nil {
-		return nil, fmt.Errorf("query opening hours: %w", err)
-	}
-	for rows.Next() {
-		w := wallRow{kind: "work"}
-		if err := rows.Scan(&w.weekday, &w.window.StartMinute, &w.window.EndMinute); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read opening hours: %w", err)
-		}
-		raw.opening = append(raw.opening, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read opening hours: %w", err)
-	}
-
-	if err := scanDates(ctx, q, `SELECT closed_on FROM location_closures
-		WHERE location_id = $1 AND closed_on BETWEEN $2 AND $3`, func(d slots.Date) { raw.closures[d] = true },
-		loc.ID, first.String(), last.String()); err != nil {
-		return nil, err
-	}
-
-	rows, err = q.Query(ctx, `SELECT ss.staff_id, ss.service_id FROM staff_services ss
+	batch.Queue(`SELECT closed_on FROM location_closures
+		WHERE location_id = $1 AND closed_on BETWEEN $2 AND $3`, loc.ID, first.String(), last.String())
+	batch.Queue(`SELECT ss.staff_id, ss.service_id FROM staff_services ss
 		JOIN staff st ON st.id = ss.staff_id AND st.active
 		JOIN services sv ON sv.id = ss.service_id AND sv.active
 		WHERE ss.location_id = $1 ORDER BY ss.staff_id`, loc.ID)
-	if err != nil {
-		return nil, fmt.Errorf("query staff services: %w", err)
-	}
-	for rows.Next() {
-		var staffID, serviceID uuid.UUID
-		if err := rows.Scan(&staffID, &serviceID); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read staff services: %w", err)
-		}
-		s := byID[staffID]
-		if s == nil {
-			s = &staffRaw{id: staffID, services: map[uuid.UUID]bool{}, special: map[slots.Date][]wallRow{}}
-			byID[staffID] = s
-			raw.staff = append(raw.staff, s)
-		}
-		s.services[serviceID] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read staff services: %w", err)
-	}
-	if len(raw.staff) == 0 {
-		return raw, nil
-	}
-	staffIDs := make([]uuid.UUID, len(raw.staff))
-	for i, s := range raw.staff {
-		staffIDs[i] = s.id
-	}
-
-	rows, err = q.Query(ctx, `SELECT staff_id, weekday, kind, start_minute, end_minute FROM staff_weekly_hours
-		WHERE location_id = $1 AND staff_id = ANY($2)`, loc.ID, staffIDs)
-	if err != nil {
-		return nil, fmt.Errorf("query weekly hours: %w", err)
-	}
-	for rows.Next() {
-		var staffID uuid.UUID
-		var w wallRow
-		if err := rows.Scan(&staffID, &w.weekday, &w.kind, &w.window.StartMinute, &w.window.EndMinute); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read weekly hours: %w", err)
-		}
-		byID[staffID].weekly = append(byID[staffID].weekly, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read weekly hours: %w", err)
-	}
-
-	rows, err = q.Query(ctx, `SELECT d.staff_id, d.on_date, w.kind, w.start_minute, w.end_minute
+	batch.Queue(`SELECT staff_id, weekday, kind, start_minute, end_minute FROM staff_weekly_hours
+		WHERE location_id = $1 AND staff_id IN (`+staffAtLocation+`)`, loc.ID)
+	batch.Queue(`SELECT d.staff_id, d.on_date, w.kind, w.start_minute, w.end_minute
 		FROM staff_special_days d LEFT JOIN staff_special_windows w ON w.special_day_id = d.id
-		WHERE d.location_id = $1 AND d.staff_id = ANY($2) AND d.on_date BETWEEN $3 AND $4`,
-		loc.ID, staffIDs, first.String(), last.String())
+		WHERE d.location_id = $1 AND d.staff_id IN (`+staffAtLocation+`) AND d.on_date BETWEEN $2 AND $3`,
+		loc.ID, first.String(), last.String())
+	batch.Queue(`SELECT staff_id, lower(period), upper(period) FROM time_off
+		WHERE staff_id IN (`+staffAtLocation+`) AND period && tstzrange($2, $3)`, loc.ID, from, to)
+	// Bookings at every location count: a staff member busy elsewhere is busy here. The lateral
+	// subquery probes the exclusion constraint's index on (staff_id, blocked) once per staff
+	// member. OFFSET 0 keeps the planner from flattening it into a join that scans every booking
+	// in the interval, which it does while the table's statistics are stale.
+	batch.Queue(`SELECT b.staff_id, lower(b.blocked), upper(b.blocked), b.hold_expires_at
+		FROM (SELECT DISTINCT staff_id FROM (`+staffAtLocation+`) s) s
+		CROSS JOIN LATERAL (SELECT staff_id, blocked, hold_expires_at FROM bookings
+			WHERE staff_id = s.staff_id AND blocked && tstzrange($2, $3)
+			AND status IN ('held', 'confirmed', 'completed', 'no_show') OFFSET 0) b
+		ORDER BY lower(b.blocked)`, loc.ID, from, to)
+
+	results := q.SendBatch(ctx, batch)
+	defer results.Close()
+
+	var w wallRow
+	err := readRows(results, "opening hours", []any{&w.weekday, &w.window.StartMinute, &w.window.EndMinute}, func() {
+		raw.opening = append(raw.opening, wallRow{kind: "work", weekday: w.weekday, window: w.window})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("query special hours: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var staffID uuid.UUID
-		var on time.Time
-		var kind *string
-		var start, end *int
-		if err := rows.Scan(&staffID, &on, &kind, &start, &end); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read special hours: %w", err)
+
+	var closed time.Time
+	err = readRows(results, "closures", []any{&closed}, func() { raw.closures[dateOf(closed)] = true })
+	if err != nil {
+		return nil, err
+	}
+
+	var staffID, serviceID uuid.UUID
+	err = readRows(results, "staff services", []any{&staffID, &serviceID}, func() {
+		member := byID[staffID]
+		if member == nil {
+			member = &staffRaw{id: staffID, services: map[uuid.UUID]bool{}, special: map[slots.Date][]wallRow{}}
+			byID[staffID] = member
+			raw.staff = append(raw.staff, member)
 		}
-		d := slots.Date{Year: on.Year(), Month: on.Month(), Day: on.Day()}
-		s := byID[staffID]
-		list := s.special[d]
+		member.services[serviceID] = true
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	err = readRows(results, "weekly hours", []any{&staffID, &w.weekday, &w.kind, &w.window.StartMinute, &w.window.EndMinute}, func() {
+		if member := byID[staffID]; member != nil {
+			member.weekly = append(member.weekly, w)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	var on time.Time
+	var kind *string
+	var startMinute, endMinute *int
+	err = readRows(results, "special hours", []any{&staffID, &on, &kind, &startMinute, &endMinute}, func() {
+		member, d := byID[staffID], dateOf(on)
+		if member == nil {
+			return
+		}
+		list := member.special[d]
 		if list == nil {
-			list = []wallRow{}
+			list = []wallRow{} // a special day without windows is a day off
 		}
 		if kind != nil {
-			list = append(list, wallRow{kind: *kind, window: slots.WallWindow{StartMinute: *start, EndMinute: *end}})
+			list = append(list, wallRow{kind: *kind, window: slots.WallWindow{StartMinute: *startMinute, EndMinute: *endMinute}})
 		}
-		s.special[d] = list
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read special hours: %w", err)
+		member.special[d] = list
+	})
+	if err != nil {
+		return nil, err
 	}
 
-	rows, err = q.Query(ctx, `SELECT staff_id, lower(period), upper(period) FROM time_off
-		WHERE staff_id = ANY($1) AND period && tstzrange($2, $3)`, staffIDs, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("query time off: %w", err)
-	}
-	for rows.Next() {
-		var staffID uuid.UUID
-		var iv slots.Interval
-		if err := rows.Scan(&staffID, &iv.Start, &iv.End); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read time off: %w", err)
+	var off slots.Interval
+	err = readRows(results, "time off", []any{&staffID, &off.Start, &off.End}, func() {
+		if member := byID[staffID]; member != nil {
+			member.timeOff = append(member.timeOff, off)
 		}
-		byID[staffID].timeOff = append(byID[staffID].timeOff, iv)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read time off: %w", err)
+	})
+	if err != nil {
+		return nil, err
 	}
 
-	// Bookings at every location count: a staff member busy elsewhere is busy here.
-	rows, err = q.Query(ctx, `SELECT staff_id, lower(blocked), upper(blocked), hold_expires_at FROM bookings
-		WHERE staff_id = ANY($1) AND blocked && tstzrange($2, $3)
-		AND status IN ('held', 'confirmed', 'completed', 'no_show')
-		ORDER BY lower(blocked)`, staffIDs, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("query bookings: %w", err)
-	}
-	for rows.Next() {
-		var staffID uuid.UUID
-		var b slots.Busy
-		var expires *time.Time
-		if err := rows.Scan(&staffID, &b.Interval.Start, &b.Interval.End, &expires); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read bookings: %w", err)
+	var busy slots.Interval
+	var expires *time.Time
+	err = readRows(results, "bookings", []any{&staffID, &busy.Start, &busy.End, &expires}, func() {
+		member := byID[staffID]
+		if member == nil {
+			return
 		}
+		b := slots.Busy{Interval: busy}
 		if expires != nil {
 			b.HoldExpiresAt = *expires
 		}
-		byID[staffID].busy = append(byID[staffID].busy, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read bookings: %w", err)
+		member.busy = append(member.busy, b)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return raw, nil
 }
 
-func scanDates(ctx context.Context, q Querier, sql string, use func(slots.Date), args ...any) error {
-	rows, err := q.Query(ctx, sql, args...)
+// readRows reads the next result of a batch, scanning each row into dest and then calling use.
+func readRows(results pgx.BatchResults, what string, dest []any, use func()) error {
+	rows, err := results.Query()
 	if err != nil {
-		return fmt.Errorf("query dates: %w", err)
+		return fmt.Errorf("query %s: %w", what, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var t time.Time
-		if err := rows.Scan(&t); err != nil {
-			return fmt.Errorf("read dates: %w", err)
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("read %s: %w", what, err)
 		}
-		use(slots.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()})
+		use()
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	return nil
+}
+
+// dateOf returns the calendar date of a PostgreSQL date column.
+func dateOf(t time.Time) slots.Date {
+	return slots.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
 }
 
 // day assembles one date's schedule from the rows read for the whole range.
