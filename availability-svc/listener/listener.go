@@ -54,6 +54,12 @@ func listen(ctx context.Context, databaseURL, replica string, h Handler, log *sl
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
+	// Acknowledgements need no durability. A transaction that sends NOTIFY holds a database-wide
+	// lock until its commit returns, so skipping the WAL flush keeps acknowledgements from
+	// holding up booking-svc's commits while the disk writes.
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{notify.Channel}.Sanitize()); err != nil {
 		return err
 	}

@@ -11,9 +11,11 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 )
 
 //go:embed migrations/*.sql
@@ -53,7 +55,8 @@ func migrateDB(ctx context.Context, sqlDB *sql.DB) ([]string, error) {
 
 // Connect opens a pool and waits until the server answers, for at most the context's deadline.
 // Queries, batches, connects and pool acquires are traced through the global tracer provider,
-// with their SQL text and without bound values (see tracer).
+// with their SQL text and without bound values (see tracer). UUIDs travel in binary: without the
+// registered codec pgx would format each uuid.UUID as text through its driver.Valuer.
 func Connect(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -64,6 +67,10 @@ func Connect(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.ConnConfig.Tracer = newTracer()
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		pgxuuid.Register(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
