@@ -171,15 +171,14 @@ func (s *Store) Create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in CreateInput) (*Booking, error) {
 	var booking *Booking
 	err := s.inTx(ctx, func(tx *writeTx) error {
-		loc, err := schedule.LocationBySlug(ctx, tx, orgID, in.LocationSlug)
-		if errors.Is(err, schedule.ErrNotFound) {
+		loc, services, err := schedule.LocationAndServices(ctx, tx, orgID, in.LocationSlug, in.ServiceIDs)
+		var missing *schedule.MissingServiceError
+		switch {
+		case errors.Is(err, schedule.ErrNotFound):
 			return ErrLocationNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("read location: %w", err)
-		}
-		services, err := readServices(ctx, tx, orgID, in.ServiceIDs)
-		if err != nil {
+		case errors.As(err, &missing):
+			return &ServiceNotFoundError{ID: missing.ID}
+		case err != nil:
 			return err
 		}
 		clientID, err := resolveClient(ctx, tx, orgID, in.Client)
@@ -245,18 +244,6 @@ func (s *Store) checkAndClear(ctx context.Context, tx *writeTx, loc *schedule.Lo
 		}
 	}
 	return slot, nil
-}
-
-func readServices(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, ids []uuid.UUID) ([]schedule.Service, error) {
-	services, err := schedule.Services(ctx, tx, orgID, ids)
-	var missing *schedule.MissingServiceError
-	if errors.As(err, &missing) {
-		return nil, &ServiceNotFoundError{ID: missing.ID}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read services: %w", err)
-	}
-	return services, nil
 }
 
 func checkStaff(ctx context.Context, tx pgx.Tx, orgID, staffID uuid.UUID) error {

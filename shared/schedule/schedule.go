@@ -109,14 +109,52 @@ type MissingServiceError struct{ ID uuid.UUID }
 
 func (e *MissingServiceError) Error() string { return fmt.Sprintf("service %s not found", e.ID) }
 
+// servicesSQL selects the organisation's ($1) active services among the ids in $2.
+const servicesSQL = `SELECT id, name, duration_minutes, buffer_before_minutes, buffer_after_minutes,
+		price_minor, deposit_minor, currency
+	FROM services WHERE organisation_id = $1 AND id = ANY($2) AND active`
+
 // Services returns the organisation's active services with the given ids, in the order asked.
 func Services(ctx context.Context, q Querier, orgID uuid.UUID, ids []uuid.UUID) ([]Service, error) {
-	rows, err := q.Query(ctx, `SELECT id, name, duration_minutes, buffer_before_minutes, buffer_after_minutes,
-			price_minor, deposit_minor, currency
-		FROM services WHERE organisation_id = $1 AND id = ANY($2) AND active`, orgID, ids)
+	rows, err := q.Query(ctx, servicesSQL, orgID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("query services: %w", err)
 	}
+	return orderServices(rows, ids)
+}
+
+// LocationAndServices reads the organisation's location with that slug and its active services
+// with the given ids, in the order asked, in one round trip. The location's error comes first.
+func LocationAndServices(ctx context.Context, q Querier, orgID uuid.UUID, slug string, ids []uuid.UUID) (*Location, []Service, error) {
+	batch := &pgx.Batch{}
+	var loc *Location
+	var locErr error
+	batch.Queue(`SELECT `+locationColumns+` FROM locations WHERE organisation_id = $1 AND slug = $2`, orgID, slug).
+		QueryRow(func(row pgx.Row) error {
+			loc, locErr = scanLocation(row)
+			return nil
+		})
+	var services []Service
+	var servicesErr error
+	batch.Queue(servicesSQL, orgID, ids).Query(func(rows pgx.Rows) error {
+		services, servicesErr = orderServices(rows, ids)
+		return nil
+	})
+	if err := q.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, nil, fmt.Errorf("read location and services: %w", err)
+	}
+	if locErr != nil {
+		return nil, nil, locErr
+	}
+	if servicesErr != nil {
+		return nil, nil, servicesErr
+	}
+	return loc, services, nil
+}
+
+// orderServices reads the rows of servicesSQL and returns them in the order of ids, or a
+// MissingServiceError for the first id without a row.
+func orderServices(rows pgx.Rows, ids []uuid.UUID) ([]Service, error) {
 	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Service, error) {
 		var s Service
 		err := row.Scan(&s.ID, &s.Name, &s.DurationMinutes, &s.BufferBeforeMinutes, &s.BufferAfterMinutes,
