@@ -288,6 +288,16 @@ func TestFailingEndpointRecoversThroughRedelivery(t *testing.T) {
 		e, err := s.hooks.GetEndpoint(s.ctx, s.org, endpoint.ID)
 		return err == nil && e.Status == webhooks.StatusEnabled && e.FailingSince == nil
 	})
+	// The receiver counts a delivery before the worker records it, so wait for the records.
+	waitUntil(t, "both redeliveries are recorded", func() bool {
+		n := 0
+		for _, row := range s.deliveryLog(endpoint.ID) {
+			if row.Redelivery && row.Outcome == "succeeded" {
+				n++
+			}
+		}
+		return n == 2
+	})
 
 	// Only undelivered events are resent a second time; one event can be resent explicitly.
 	queued, err = s.hooks.Redeliver(s.ctx, s.org, endpoint.ID, webhooks.RedeliverInput{From: start, To: time.Now(), OnlyUndelivered: true})
