@@ -15,13 +15,13 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/setora/rest/internal/proctest"
 	"github.com/setora/rest/shared/auth"
 	"github.com/setora/rest/shared/dbtest"
 )
@@ -165,59 +165,15 @@ func setupBench(b *testing.B) *benchEnv {
 // has tables of its own), starts it and stops it when the benchmark ends.
 func startBookingService(b *testing.B, dbURL string) string {
 	b.Helper()
-	dir := b.TempDir()
-
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/setora/rest/booking-svc")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build booking-svc: %v\n%s", err, out)
-	}
-	migrate := exec.Command(filepath.Join(dir, "booking-svc"), "migrate")
-	migrate.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
-	if out, err := migrate.CombinedOutput(); err != nil {
-		b.Fatalf("booking-svc migrate: %v\n%s", err, out)
-	}
+	bins := proctest.BuildForTest(b, proctest.BookingSvc)
+	env := []string{"DATABASE_URL=" + dbURL}
+	bins.Run(b, "booking-svc", env, "migrate")
 
 	httpPort, adminPort := envOr("BENCH_HTTP_PORT", "18001"), envOr("BENCH_ADMIN_PORT", "18002")
-	logFile, err := os.Create(filepath.Join(dir, "booking-svc.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(dir, "booking-svc"), "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR=127.0.0.1:"+httpPort,
-		"ADMIN_ADDR=127.0.0.1:"+adminPort, "SHUTDOWN_DRAIN=0s", "DATABASE_MAX_CONNS=40")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		logFile.Close()
-		if b.Failed() {
-			data, _ := os.ReadFile(logFile.Name())
-			for _, line := range bytes.Split(data, []byte("\n")) {
-				if bytes.Contains(line, []byte(`"level":"ERROR"`)) {
-					b.Logf("booking-svc: %s", line)
-				}
-			}
-		}
-	})
-
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get("http://127.0.0.1:" + adminPort + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return "http://127.0.0.1:" + httpPort
-			}
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(logFile.Name())
-			b.Fatalf("booking-svc did not become ready:\n%s", data)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	env = append(env, "HTTP_ADDR=127.0.0.1:"+httpPort, "ADMIN_ADDR=127.0.0.1:"+adminPort,
+		"SHUTDOWN_DRAIN=0s", "DATABASE_MAX_CONNS=40")
+	bins.Start(b, "booking-svc", env, "http://127.0.0.1:"+adminPort+"/readyz", "serve")
+	return "http://127.0.0.1:" + httpPort
 }
 
 func envOr(name, fallback string) string {
