@@ -38,12 +38,14 @@ func newFullAPI(t *testing.T) *hookAPI {
 	return &hookAPI{t: t, ctx: ctx, pool: pool, app: app}
 }
 
-// send is call with a raw body and a chosen Content-Type.
+// send is call with a raw body and a chosen Content-Type; an empty contentType sends none.
 func (a *hookAPI) send(key, method, path, contentType, body string) hookResponse {
 	a.t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", contentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	resp, err := a.app.Test(req, 10_000)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)

@@ -1,14 +1,12 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -110,30 +108,14 @@ func (r hookResponse) nextCursor() string {
 
 func (a *hookAPI) call(key, method, path string, body any) hookResponse {
 	a.t.Helper()
-	var reader io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		reader = bytes.NewReader(data)
+	if body == nil {
+		return a.send(key, method, path, "", "")
 	}
-	req := httptest.NewRequest(method, path, reader)
-	req.Header.Set("Authorization", "Bearer "+key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := a.app.Test(req, 10_000)
+	data, err := json.Marshal(body)
 	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
+		a.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := hookResponse{status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &r.body); err != nil {
-		a.t.Fatalf("%s %s: answer is not JSON: %s", method, path, raw)
-	}
-	return r
+	return a.send(key, method, path, "application/json", string(data))
 }
 
 var allWebhookScopes = []string{auth.ScopeWebhooksRead, auth.ScopeWebhooksWrite}

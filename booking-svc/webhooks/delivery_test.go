@@ -289,15 +289,16 @@ func TestFailingEndpointRecoversThroughRedelivery(t *testing.T) {
 		return err == nil && e.Status == webhooks.StatusEnabled && e.FailingSince == nil
 	})
 	// The receiver counts a delivery before the worker records it, so wait for the records.
-	waitUntil(t, "both redeliveries are recorded", func() bool {
+	succeededRedeliveries := func() int {
 		n := 0
 		for _, row := range s.deliveryLog(endpoint.ID) {
 			if row.Redelivery && row.Outcome == "succeeded" {
 				n++
 			}
 		}
-		return n == 2
-	})
+		return n
+	}
+	waitUntil(t, "both redeliveries are recorded", func() bool { return succeededRedeliveries() == 2 })
 
 	// Only undelivered events are resent a second time; one event can be resent explicitly.
 	queued, err = s.hooks.Redeliver(s.ctx, s.org, endpoint.ID, webhooks.RedeliverInput{From: start, To: time.Now(), OnlyUndelivered: true})
@@ -313,15 +314,7 @@ func TestFailingEndpointRecoversThroughRedelivery(t *testing.T) {
 	if last.event.ID != firstEvent {
 		t.Errorf("explicit redelivery sent event %s, want %s", last.event.ID, firstEvent)
 	}
-	waitUntil(t, "the redeliveries are logged", func() bool {
-		n := 0
-		for _, row := range s.deliveryLog(endpoint.ID) {
-			if row.Redelivery && row.Outcome == "succeeded" {
-				n++
-			}
-		}
-		return n == 3
-	})
+	waitUntil(t, "the redeliveries are logged", func() bool { return succeededRedeliveries() == 3 })
 
 	// New events flow again.
 	s.book("14:00")
