@@ -67,14 +67,25 @@ func (s *Store) ExpireHolds(ctx context.Context) (int, error) {
 
 	total := 0
 	for _, o := range orgs {
-		err := s.inTx(ctx, func(tx *writeTx) error {
-			n, err := expireHolds(ctx, tx, o.id, o.now)
-			total += n
-			return err
-		})
+		n, err := s.ExpireHoldsAt(ctx, o.id, o.now)
+		total += n
 		if err != nil {
 			return total, err
 		}
 	}
 	return total, nil
+}
+
+// ExpireHoldsAt marks the organisation's holds that have lapsed at now expired, with the events
+// and notifications the sweeper writes, and returns how many it changed. Setting a test clock
+// calls it first with the instant the clock shows, so that a hold which has read as expired
+// stays expired when the clock goes back.
+func (s *Store) ExpireHoldsAt(ctx context.Context, orgID uuid.UUID, now time.Time) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *writeTx) error {
+		var err error
+		n, err = expireHolds(ctx, tx, orgID, now)
+		return err
+	})
+	return n, err
 }
