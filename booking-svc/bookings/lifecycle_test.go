@@ -480,7 +480,6 @@ func TestListFilters(t *testing.T) {
 		{"one staff member", ListFilter{StaffID: s.alice}, s.now, 1},
 		{"one client", ListFilter{ClientID: *mine.ClientID}, s.now, 1},
 		{"location", ListFilter{LocationSlug: "shop"}, s.now, 3},
-		{"unknown location", ListFilter{LocationSlug: "elsewhere"}, s.now, 0},
 		{"held", ListFilter{Statuses: []string{StatusHeld}}, s.now, 1},
 		{"held after the hold lapsed", ListFilter{Statuses: []string{StatusHeld}}, s.now.Add(5 * time.Minute), 0},
 		{"expired after the hold lapsed", ListFilter{Statuses: []string{StatusExpired}}, s.now.Add(5 * time.Minute), 1},
@@ -507,6 +506,37 @@ func TestListFilters(t *testing.T) {
 	s.exec(`INSERT INTO organisations (id, name, mode) VALUES ($1, 'Other', 'test')`, otherOrg)
 	if got, err := s.store.List(s.ctx, otherOrg, s.now, ListFilter{}, PageRequest{}); err != nil || len(got.Items) != 0 {
 		t.Errorf("another organisation sees %d bookings (err %v)", len(got.Items), err)
+	}
+}
+
+// A filter naming a location, staff member or client the organisation does not have is a 404,
+// not an empty list; one that exists but has no bookings is an empty list.
+func TestListUnknownFilterTargets(t *testing.T) {
+	s := newShop(t)
+	s.book(s.cut, s.alice, "10:00")
+
+	otherOrg, otherStaff := uuid.New(), uuid.New()
+	s.exec(`INSERT INTO organisations (id, name, mode) VALUES ($1, 'Other', 'test')`, otherOrg)
+	s.exec(`INSERT INTO staff (id, organisation_id, name) VALUES ($1, $2, 'Elsewhere')`, otherStaff, otherOrg)
+	cases := []struct {
+		name   string
+		filter ListFilter
+		want   error
+	}{
+		{"misspelt location", ListFilter{LocationSlug: "nowhere"}, ErrLocationNotFound},
+		{"unknown staff member", ListFilter{StaffID: uuid.New()}, ErrStaffNotFound},
+		{"another organisation's staff member", ListFilter{StaffID: otherStaff}, ErrStaffNotFound},
+		{"unknown client", ListFilter{ClientID: uuid.New()}, ErrClientNotFound},
+		{"staff member without bookings", ListFilter{StaffID: s.bob}, nil},
+	}
+	for _, tc := range cases {
+		got, err := s.store.List(s.ctx, s.org, s.now, tc.filter, PageRequest{})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
+		}
+		if err == nil && len(got.Items) != 0 {
+			t.Errorf("%s: %d bookings, want none", tc.name, len(got.Items))
+		}
 	}
 }
 

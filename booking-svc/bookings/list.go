@@ -96,6 +96,11 @@ func (s *Store) List(ctx context.Context, orgID uuid.UUID, now time.Time, f List
 		return Page[*Booking]{}, fmt.Errorf("list bookings: %w", err)
 	}
 
+	if len(list) == 0 {
+		if err := s.checkListTargets(ctx, orgID, f); err != nil {
+			return Page[*Booking]{}, err
+		}
+	}
 	result := Page[*Booking]{Items: list}
 	if len(list) > limit {
 		result.Items, result.HasMore = list[:limit], true
@@ -109,4 +114,40 @@ func (s *Store) List(ctx context.Context, orgID uuid.UUID, now time.Time, f List
 		b.settle(now)
 	}
 	return result, nil
+}
+
+// checkListTargets reports a location, staff member or client named by the filter that the
+// organisation does not have, so that a misspelt filter is a 404 rather than an empty list. It
+// runs only for an empty page; inactive staff and erased clients count as existing, because
+// their bookings remain.
+func (s *Store) checkListTargets(ctx context.Context, orgID uuid.UUID, f ListFilter) error {
+	if f.LocationSlug == "" && f.StaffID == uuid.Nil && f.ClientID == uuid.Nil {
+		return nil
+	}
+	var location, staff, client bool
+	err := s.pool.QueryRow(ctx, `SELECT
+			$2 = '' OR EXISTS (SELECT 1 FROM locations WHERE organisation_id = $1 AND slug = $2),
+			$3::uuid IS NULL OR EXISTS (SELECT 1 FROM staff WHERE organisation_id = $1 AND id = $3),
+			$4::uuid IS NULL OR EXISTS (SELECT 1 FROM clients WHERE organisation_id = $1 AND id = $4)`,
+		orgID, f.LocationSlug, nullUUID(f.StaffID), nullUUID(f.ClientID)).Scan(&location, &staff, &client)
+	if err != nil {
+		return fmt.Errorf("check list filters: %w", err)
+	}
+	switch {
+	case !location:
+		return ErrLocationNotFound
+	case !staff:
+		return ErrStaffNotFound
+	case !client:
+		return ErrClientNotFound
+	}
+	return nil
+}
+
+// nullUUID turns the zero UUID into SQL NULL.
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
