@@ -147,6 +147,30 @@ func TestRescheduleOverlappingOwnInterval(t *testing.T) {
 	}
 }
 
+// A reschedule onto a taken slot offers alternatives, and the booking's own current slot is
+// not one of them.
+func TestRescheduleAlternativesSkipOwnSlot(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	mine := s.book(s.cut, s.alice, "15:00")
+	s.book(s.cut, s.alice, "15:30")
+
+	alice := s.alice
+	_, err := s.store.Reschedule(s.ctx, s.org, s.now, mine.Reference, RescheduleInput{StartsAt: s.on("15:30"), StaffID: &alice})
+	var taken *SlotTakenError
+	if !errors.As(err, &taken) {
+		t.Fatalf("reschedule onto 15:30: err = %v, want a taken slot", err)
+	}
+	if len(taken.Alternatives) != alternativesWanted {
+		t.Errorf("alternatives = %d, want %d", len(taken.Alternatives), alternativesWanted)
+	}
+	for _, slot := range taken.Alternatives {
+		if slot.StaffID == s.alice && slot.Start.Equal(s.on("15:00")) {
+			t.Errorf("alternatives %v offer the booking's own 15:00", taken.Alternatives)
+		}
+	}
+}
+
 func TestRescheduleToAnotherStaffMember(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,13 +169,26 @@ func (s *Store) nearestSlots(ctx context.Context, loc *schedule.Location, servic
 	}
 	except.removeFrom(days)
 	q := slots.Query{Services: services, StaffID: staffID, Now: now}
-	return slots.Alternatives(days, q, start, alternativesWanted)
+	if except == nil {
+		return slots.Alternatives(days, q, start, alternativesWanted)
+	}
+	// The booking's own start with its own staff member is where it already is, not an
+	// alternative. When it is among the nearest, the next nearest takes its place.
+	found := slots.Alternatives(days, q, start, alternativesWanted+1)
+	own := slices.IndexFunc(found, func(slot slots.Slot) bool {
+		return slot.StaffID == except.staffID && slot.Start.Equal(except.start)
+	})
+	if own < 0 {
+		return slots.Alternatives(days, q, start, alternativesWanted)
+	}
+	return slices.Delete(found, own, own+1)
 }
 
 // ownBlock is the blocked interval of the booking being rescheduled, which must not conflict
 // with the booking itself.
 type ownBlock struct {
 	staffID  uuid.UUID
+	start    time.Time // the booking's start, without the buffer before
 	interval slots.Interval
 }
 

@@ -55,7 +55,7 @@ func (s *Store) reschedule(ctx context.Context, orgID uuid.UUID, now time.Time, 
 			return fmt.Errorf("read location of booking %s: %w", b.ID, err)
 		}
 		old := *b
-		own := &ownBlock{staffID: b.StaffID, interval: b.blocked()}
+		own := &ownBlock{staffID: b.StaffID, start: b.StartsAt, interval: b.blocked()}
 		slot, err := s.checkAndClear(ctx, tx, loc, b.engineServices(), targetStaff(b, in), now, in.StartsAt, own)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func (s *Store) rescheduleAlternatives(ctx context.Context, orgID uuid.UUID, now
 	if err != nil {
 		return nil, nil
 	}
-	own := &ownBlock{staffID: b.StaffID, interval: b.blocked()}
+	own := &ownBlock{staffID: b.StaffID, start: b.StartsAt, interval: b.blocked()}
 	return s.nearestSlots(ctx, loc, b.engineServices(), targetStaff(b, in), now, in.StartsAt, own), loc.Zone
 }
 
