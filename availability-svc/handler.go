@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +67,9 @@ func (h *availabilityHandler) get(c *fiber.Ctx) error {
 	services, err := h.catalogue.Services(ctx, p.OrganisationID, q.ServiceIDs)
 	var missing *schedule.MissingServiceError
 	if errors.As(err, &missing) {
-		return apierr.New(http.StatusNotFound, "service_not_found", "service_ids",
-			"no active service with id %s; list services with GET /v1/services", missing.ID)
+		param := slotquery.ServiceParam(slices.Index(q.ServiceIDs, missing.ID))
+		return apierr.New(http.StatusNotFound, "service_not_found", param,
+			"%s %s is not an active service of this organisation; list services with GET /v1/services", param, missing.ID)
 	}
 	if err != nil {
 		return h.unavailable(c, err)

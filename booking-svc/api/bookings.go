@@ -21,6 +21,7 @@ import (
 	"github.com/setora/rest/shared/auth"
 	"github.com/setora/rest/shared/httpapi"
 	"github.com/setora/rest/shared/slots"
+	"github.com/setora/rest/shared/timestamp"
 )
 
 // Limits on free-text fields.
@@ -68,6 +69,10 @@ func (h *Handlers) CreateBooking(c *fiber.Ctx) error {
 	}
 	p := auth.From(c)
 	b, err := h.Store.Create(c.UserContext(), p.OrganisationID, p.Now(), in)
+	var missing *bookings.ServiceNotFoundError
+	if errors.As(err, &missing) {
+		return serviceNotFound(in.ServiceIDs, missing.ID)
+	}
 	if err != nil {
 		return bookingError(err)
 	}
@@ -79,7 +84,10 @@ func (r *createRequest) validate() (bookings.CreateInput, error) {
 	if r.LocationSlug == "" {
 		return in, apierr.Invalid("location_slug", "location_slug is required; use the slug from GET /v1/locations, for example \"soho\"")
 	}
-	if len(r.ServiceIDs) == 0 || len(r.ServiceIDs) > maxServices {
+	if len(r.ServiceIDs) == 0 {
+		return in, apierr.Invalid("service_ids", "service_ids is required: 1 to %d service ids, in the order they are performed", maxServices)
+	}
+	if len(r.ServiceIDs) > maxServices {
 		return in, apierr.Invalid("service_ids", "service_ids must list between 1 and %d service ids, in the order they are performed", maxServices)
 	}
 	seen := map[uuid.UUID]bool{}
@@ -96,9 +104,9 @@ func (r *createRequest) validate() (bookings.CreateInput, error) {
 		in.ServiceIDs = append(in.ServiceIDs, id)
 	}
 
-	start, err := ParseTimestamp(r.StartsAt)
+	start, err := timestamp.Parse("starts_at", r.StartsAt)
 	if err != nil {
-		return in, apierr.Invalid("starts_at", "starts_at %q must be an RFC 3339 time with an offset, for example 2026-05-12T09:00:00+01:00", r.StartsAt)
+		return in, apierr.Invalid("starts_at", "%s", err)
 	}
 	in.StartsAt = start
 
@@ -179,11 +187,6 @@ func (r *createRequest) client() (*bookings.ClientInput, error) {
 		return nil, err
 	}
 	return in, nil
-}
-
-// ParseTimestamp reads an RFC 3339 time that carries an offset or Z.
-func ParseTimestamp(s string) (time.Time, error) {
-	return time.Parse(time.RFC3339, s)
 }
 
 // GetBooking handles GET /v1/bookings/:id.
@@ -271,6 +274,9 @@ func (r *confirmRequest) validate() (bookings.ConfirmInput, error) {
 	if d.AmountMinor == nil || *d.AmountMinor <= 0 {
 		return in, apierr.Invalid("deposit.amount_minor", "deposit.amount_minor must be a positive whole number of minor units, for example 1000 for £10.00")
 	}
+	if d.Currency == "" {
+		return in, apierr.Invalid("deposit.currency", "deposit.currency is required with a deposit: an ISO 4217 code in capitals, for example \"GBP\"")
+	}
 	if !currencyCode(d.Currency) {
 		return in, apierr.Invalid("deposit.currency", "deposit.currency %q must be an ISO 4217 code in capitals, for example \"GBP\"", d.Currency)
 	}
@@ -305,9 +311,9 @@ func (h *Handlers) RescheduleBooking(c *fiber.Ctx) error {
 	if err := httpapi.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	start, err := ParseTimestamp(req.StartsAt)
+	start, err := timestamp.Parse("starts_at", req.StartsAt)
 	if err != nil {
-		return apierr.Invalid("starts_at", "starts_at %q must be an RFC 3339 time with an offset, for example 2026-05-12T09:00:00+01:00", req.StartsAt)
+		return apierr.Invalid("starts_at", "%s", err)
 	}
 	in := bookings.RescheduleInput{StartsAt: start}
 	if req.StaffID != nil {
@@ -467,9 +473,9 @@ func queryTime(c *fiber.Ctx, name string) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, nil
 	}
-	t, err := ParseTimestamp(raw)
+	t, err := timestamp.Parse(name, raw)
 	if err != nil {
-		return time.Time{}, apierr.Invalid(name, "%s %q must be an RFC 3339 time with an offset, for example 2026-05-12T00:00:00+01:00 (write + as %%2B in a URL)", name, raw)
+		return time.Time{}, apierr.Invalid(name, "%s (write + as %%2B in a URL)", err)
 	}
 	return t, nil
 }
@@ -492,6 +498,14 @@ type AlternativeView struct {
 	StartsAt string    `json:"starts_at"`
 	EndsAt   string    `json:"ends_at"`
 	StaffID  uuid.UUID `json:"staff_id"`
+}
+
+// serviceNotFound is the 404 for the service id missing among ids, which name it by position as
+// the 400s for a malformed id do: service_ids[i]. The ids in a request are distinct.
+func serviceNotFound(ids []uuid.UUID, missing uuid.UUID) *apierr.Error {
+	param := fmt.Sprintf("service_ids[%d]", slices.Index(ids, missing))
+	return apierr.New(http.StatusNotFound, "service_not_found", param,
+		"%s %s is not an active service of this organisation; list services with GET /v1/services", param, missing)
 }
 
 // bookingError maps the store's errors to the documented shape. Anything unknown becomes a 500

@@ -17,6 +17,7 @@ import (
 	"github.com/setora/rest/shared/auth"
 	"github.com/setora/rest/shared/httpapi"
 	"github.com/setora/rest/shared/slots"
+	"github.com/setora/rest/shared/timestamp"
 )
 
 // StrandedHeader counts the future bookings that a catalogue change left outside the hours it
@@ -176,6 +177,7 @@ func queryBool(c *fiber.Ctx, name string) (*bool, error) {
 // 500 through the shared error handler, which logs it.
 func catalogueError(err error) error {
 	var invalid *catalogue.ValidationError
+	var missingService *catalogue.MissingServiceError
 	switch {
 	case errors.As(err, &invalid):
 		return apierr.Invalid(invalid.Param, "%s", invalid.Message)
@@ -185,6 +187,10 @@ func catalogueError(err error) error {
 	case errors.Is(err, catalogue.ErrLocationNotFound):
 		return apierr.New(http.StatusNotFound, "location_not_found", "slug",
 			"no location with that slug; list your locations with GET /v1/locations")
+	case errors.As(err, &missingService):
+		param := fmt.Sprintf("service_ids[%d]", missingService.Index)
+		return apierr.New(http.StatusNotFound, "service_not_found", param,
+			"%s %s is not a service of this organisation; list services with GET /v1/services", param, missingService.ID)
 	case errors.Is(err, catalogue.ErrServiceNotFound):
 		return apierr.New(http.StatusNotFound, "service_not_found", "service_ids",
 			"no service with that id; list services with GET /v1/services")
@@ -602,8 +608,8 @@ func (h *catalogueHandlers) listTimeOff(c *fiber.Ctx) error {
 	}
 	var from time.Time
 	if raw := c.Query("ends_after"); raw != "" {
-		if from, err = time.Parse(time.RFC3339, raw); err != nil {
-			return apierr.Invalid("ends_after", "ends_after %q must be an RFC 3339 time with an offset, such as 2026-05-12T00:00:00+01:00", raw)
+		if from, err = timestamp.Parse("ends_after", raw); err != nil {
+			return apierr.Invalid("ends_after", "%s (write + as %%2B in a URL)", err)
 		}
 	}
 	req, err := cataloguePage(c)

@@ -16,6 +16,7 @@ import (
 	"github.com/setora/rest/shared/apierr"
 	"github.com/setora/rest/shared/auth"
 	"github.com/setora/rest/shared/httpapi"
+	"github.com/setora/rest/shared/timestamp"
 )
 
 func mountWebhooks(v1 fiber.Router, deps Deps) {
@@ -295,14 +296,14 @@ func (r *redeliverRequest) validate(now time.Time) (webhooks.RedeliverInput, err
 	case r.From == "":
 		return in, apierr.Invalid("from", "send event_id for one event, or from (and optionally to) for the events created in a time range")
 	}
-	from, err := ParseTimestamp(r.From)
+	from, err := timestamp.Parse("from", r.From)
 	if err != nil {
-		return in, apierr.Invalid("from", "from %q must be an RFC 3339 time with an offset, for example 2026-05-12T09:00:00+01:00", r.From)
+		return in, apierr.Invalid("from", "%s", err)
 	}
 	to := now
 	if r.To != "" {
-		if to, err = ParseTimestamp(r.To); err != nil {
-			return in, apierr.Invalid("to", "to %q must be an RFC 3339 time with an offset, for example 2026-05-12T18:00:00+01:00", r.To)
+		if to, err = timestamp.Parse("to", r.To); err != nil {
+			return in, apierr.Invalid("to", "%s", err)
 		}
 	}
 	if !from.Before(to) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/setora/rest/shared/slots"
+	"github.com/setora/rest/shared/timestamp"
 )
 
 // SpecialDay replaces a staff member's weekly hours at a location on one date. No windows means
@@ -216,11 +217,11 @@ type TimeOffInput struct {
 const maxTimeOff = 366 * 24 * time.Hour
 
 func (in *TimeOffInput) parse() (start, end time.Time, reason string, err error) {
-	if start, err = time.Parse(time.RFC3339, in.StartsAt); err != nil {
-		return start, end, "", invalid("starts_at", "starts_at %q must be an RFC 3339 time with an offset, such as 2026-05-12T09:00:00+01:00", in.StartsAt)
+	if start, err = timestamp.Parse("starts_at", in.StartsAt); err != nil {
+		return start, end, "", invalid("starts_at", "%s", err)
 	}
-	if end, err = time.Parse(time.RFC3339, in.EndsAt); err != nil {
-		return start, end, "", invalid("ends_at", "ends_at %q must be an RFC 3339 time with an offset, such as 2026-05-12T17:00:00+01:00", in.EndsAt)
+	if end, err = timestamp.Parse("ends_at", in.EndsAt); err != nil {
+		return start, end, "", invalid("ends_at", "%s", err)
 	}
 	if !end.After(start) {
 		return start, end, "", invalid("ends_at", "ends_at %s must be after starts_at %s", in.EndsAt, in.StartsAt)

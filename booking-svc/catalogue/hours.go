@@ -55,6 +55,9 @@ type span struct {
 
 // parseClock reads "HH:MM" strictly: 00:00 to 23:59, or 24:00 where allowMidnight is set.
 func parseClock(param, value string, allowMidnight bool) (int, error) {
+	if value == "" {
+		return 0, invalid(param, "%s is required: a time of day in HH:MM form, such as 09:30", param)
+	}
 	if len(value) != 5 || value[2] != ':' {
 		return 0, invalid(param, "%s %q is not a time of day in HH:MM form, such as 09:30", param, value)
 	}
@@ -164,6 +167,9 @@ func parseWeekly(param string, windows []WeeklyWindow, allowBreaks bool) ([]span
 	for i, w := range windows {
 		wp := fmt.Sprintf("%s[%d]", param, i)
 		weekday := slices.Index(weekdays, strings.ToLower(w.Weekday))
+		if w.Weekday == "" {
+			return nil, invalid(wp+".weekday", "%s.weekday is required: a day name from monday to sunday", wp)
+		}
 		if weekday < 0 {
 			return nil, invalid(wp+".weekday", "weekday %q is not a day name; use monday to sunday", w.Weekday)
 		}

@@ -310,6 +310,25 @@ func (s *Staff) locationIDs() []uuid.UUID {
 	return ids
 }
 
+// checkServices returns a *MissingServiceError for the first of ids that is not one of the
+// organisation's services.
+func checkServices(ctx context.Context, tx *writeTx, orgID uuid.UUID, ids []uuid.UUID) error {
+	rows, err := tx.Query(ctx, `SELECT id FROM services WHERE organisation_id = $1 AND id = ANY($2)`, orgID, ids)
+	if err != nil {
+		return fmt.Errorf("check services: %w", err)
+	}
+	known, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fmt.Errorf("check services: %w", err)
+	}
+	for i, id := range ids {
+		if !slices.Contains(known, id) {
+			return &MissingServiceError{Index: i, ID: id}
+		}
+	}
+	return nil
+}
+
 // SetStaffServices replaces the services a staff member performs at a location. Every service
 // must be one of the organisation's; an empty list removes the staff member from the location's
 // availability while keeping their hours.
@@ -321,13 +340,8 @@ func (s *Store) SetStaffServices(ctx context.Context, orgID uuid.UUID, now time.
 		if err != nil {
 			return err
 		}
-		var known int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM services WHERE organisation_id = $1 AND id = ANY($2)`,
-			orgID, serviceIDs).Scan(&known); err != nil {
-			return fmt.Errorf("check services: %w", err)
-		}
-		if known != len(serviceIDs) {
-			return ErrServiceNotFound
+		if err := checkServices(ctx, tx, orgID, serviceIDs); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM staff_services WHERE staff_id = $1 AND location_id = $2`, st.ID, loc.ID); err != nil {
 			return fmt.Errorf("replace staff services: %w", err)

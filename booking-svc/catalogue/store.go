@@ -95,6 +95,20 @@ var (
 	ErrNotTestMode      = errors.New("organisation is not in test mode")
 )
 
+// MissingServiceError names the first service of a requested list that the organisation does
+// not have, with its index in that list. errors.Is matches it to ErrServiceNotFound.
+type MissingServiceError struct {
+	Index int
+	ID    uuid.UUID
+}
+
+func (e *MissingServiceError) Error() string {
+	return fmt.Sprintf("service %s (index %d) not found", e.ID, e.Index)
+}
+
+// Is reports whether target is ErrServiceNotFound.
+func (e *MissingServiceError) Is(target error) bool { return target == ErrServiceNotFound }
+
 // notifyCatalogue marks the organisation's catalogue entries stale and, for each location
 // listed, every cached date.
 func notifyCatalogue(ctx context.Context, tx *writeTx, orgID uuid.UUID, locations ...uuid.UUID) error {

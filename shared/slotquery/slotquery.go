@@ -36,6 +36,12 @@ const (
 	ParamTimeZone   = "timezone"
 )
 
+// ServiceParam names the service id at index i of service_ids, counting across commas and
+// repeated parameters from 0, so that errors about one id point at it as body fields do.
+func ServiceParam(i int) string {
+	return fmt.Sprintf("%s[%d]", ParamServiceIDs, i)
+}
+
 var knownParams = []string{ParamServiceIDs, ParamDate, ParamDays, ParamStaffID, ParamTimeZone}
 
 // Request is a validated availability request.
@@ -160,12 +166,12 @@ func parseServiceIDs(values []string) ([]uuid.UUID, error) {
 			if len(ids) == MaxServices {
 				return nil, paramError(ParamServiceIDs, "%s has more than %d items; give 1 to %d service UUIDs", ParamServiceIDs, MaxServices, MaxServices)
 			}
-			id, err := parseUUID(ParamServiceIDs, item)
+			id, err := parseUUID(ServiceParam(len(ids)), item)
 			if err != nil {
 				return nil, err
 			}
 			if slices.Contains(ids, id) {
-				return nil, paramError(ParamServiceIDs, "%s lists %s more than once; give each service once", ParamServiceIDs, id)
+				return nil, paramError(ServiceParam(len(ids)), "%s lists %s more than once; give each service once", ParamServiceIDs, id)
 			}
 			ids = append(ids, id)
 		}
