@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -26,12 +27,16 @@ const keysUsage = `usage: booking-svc keys <command> [flags]
 
 commands:
   create-org -name NAME -mode test|live        create an organisation and print its id
-  create -org ID [-mode test|live] [-scopes LIST] [-rate-limit N] [-description TEXT]
+  list-orgs                                    list organisations: id, name, mode, active keys
+  create -org ORG [-mode test|live] [-scopes LIST] [-rate-limit N] [-description TEXT]
                                                create a key and print it once; its mode is the
                                                organisation's, and -mode only checks it
-  list -org ID                                 list keys: prefix, scopes, rate limit, last use
+  list -org ORG                                list keys: prefix, scopes, rate limit, last use
   set-limit -prefix PREFIX -rate-limit N       change a key's requests per minute
   revoke -prefix PREFIX                        revoke a key
+
+ORG is an organisation's id, or its exact name when no other organisation has that name (the
+make run demo shop is "Setora Demo Barbers").
 
 Scopes: ` + "availability:read, catalog:read, catalog:write, bookings:read, bookings:write,\n" +
 	`clients:read, clients:write, webhooks:read, webhooks:write (all of them by default).
@@ -72,8 +77,13 @@ func keys(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Println(id)
+	case "list-orgs":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return listOrganisations(ctx, pool, os.Stdout)
 	case "create":
-		org := fs.String("org", "", "organisation id")
+		org := fs.String("org", "", "organisation id or exact name")
 		mode := fs.String("mode", "", "test or live; must match the organisation's mode when given")
 		scopes := fs.String("scopes", strings.Join(auth.AllScopes, ","), "comma-separated scopes")
 		limit := fs.Int("rate-limit", 120, "requests per minute")
@@ -81,9 +91,9 @@ func keys(ctx context.Context, args []string) error {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		orgID, err := uuid.Parse(*org)
+		orgID, err := findOrganisation(ctx, pool, *org)
 		if err != nil {
-			return fmt.Errorf("-org %q is not an organisation id", *org)
+			return err
 		}
 		if err := checkMode(ctx, pool, orgID, *mode); err != nil {
 			return err
@@ -98,13 +108,13 @@ func keys(ctx context.Context, args []string) error {
 		}
 		fmt.Println(key)
 	case "list":
-		org := fs.String("org", "", "organisation id")
+		org := fs.String("org", "", "organisation id or exact name")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		orgID, err := uuid.Parse(*org)
+		orgID, err := findOrganisation(ctx, pool, *org)
 		if err != nil {
-			return fmt.Errorf("-org %q is not an organisation id", *org)
+			return err
 		}
 		return listKeys(ctx, pool, orgID)
 	case "set-limit":
@@ -140,6 +150,65 @@ func createOrganisation(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, n
 		return uuid.Nil, fmt.Errorf("create organisation: %w", err)
 	}
 	return id, nil
+}
+
+// findOrganisation resolves the -org flag: an organisation id, or the exact name of exactly one
+// organisation. An id is returned as given, so a key for an unknown id still fails later with
+// "not found".
+func findOrganisation(ctx context.Context, pool *pgxpool.Pool, org string) (uuid.UUID, error) {
+	if strings.TrimSpace(org) == "" {
+		return uuid.Nil, errors.New("-org is required: an organisation id or exact name; 'booking-svc keys list-orgs' lists them")
+	}
+	if id, err := uuid.Parse(org); err == nil {
+		return id, nil
+	}
+	rows, err := pool.Query(ctx, `SELECT id FROM organisations WHERE name = $1 ORDER BY created_at`, org)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find organisation %q: %w", org, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find organisation %q: %w", org, err)
+	}
+	switch len(ids) {
+	case 0:
+		return uuid.Nil, fmt.Errorf("-org %q is neither an organisation id nor an organisation's name; 'booking-svc keys list-orgs' lists them", org)
+	case 1:
+		return ids[0], nil
+	default:
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = id.String()
+		}
+		return uuid.Nil, fmt.Errorf("%d organisations are named %q (%s); pass -org with one of these ids", len(ids), org, strings.Join(names, ", "))
+	}
+}
+
+// listOrganisations writes every organisation with its count of keys that are not revoked.
+func listOrganisations(ctx context.Context, pool *pgxpool.Pool, out io.Writer) error {
+	rows, err := pool.Query(ctx, `SELECT o.id, o.name, o.mode, o.created_at,
+			(SELECT count(*) FROM api_keys k WHERE k.organisation_id = o.id AND k.revoked_at IS NULL)
+		FROM organisations o ORDER BY o.created_at, o.id`)
+	if err != nil {
+		return fmt.Errorf("list organisations: %w", err)
+	}
+	defer rows.Close()
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tMODE\tACTIVE KEYS\tCREATED\tNAME")
+	for rows.Next() {
+		var id uuid.UUID
+		var name, mode string
+		var created time.Time
+		var active int
+		if err := rows.Scan(&id, &name, &mode, &created, &active); err != nil {
+			return fmt.Errorf("list organisations: %w", err)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", id, mode, active, created.UTC().Format(time.RFC3339), name)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list organisations: %w", err)
+	}
+	return w.Flush()
 }
 
 // checkMode fails when mode is given and is not the organisation's: a key's mode is always its

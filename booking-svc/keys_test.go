@@ -139,3 +139,74 @@ func TestRecordKeyUseAtMostOncePerMinute(t *testing.T) {
 		t.Errorf("last_used_at written again within a minute: %v then %v", first, second)
 	}
 }
+
+func TestFindOrganisationByIDOrName(t *testing.T) {
+	ctx := context.Background()
+	pool := keysPool(t)
+	shop, err := createOrganisation(ctx, pool, uuid.New(), "Camden Cutters", auth.ModeTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Twin Cuts", "Twin Cuts"} {
+		if _, err := createOrganisation(ctx, pool, uuid.New(), name, auth.ModeTest); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if got, err := findOrganisation(ctx, pool, shop.String()); err != nil || got != shop {
+		t.Errorf("by id: %s, %v; want %s", got, err, shop)
+	}
+	if got, err := findOrganisation(ctx, pool, "Camden Cutters"); err != nil || got != shop {
+		t.Errorf("by name: %s, %v; want %s", got, err, shop)
+	}
+	if _, err := findOrganisation(ctx, pool, ""); err == nil || !strings.Contains(err.Error(), "-org is required") {
+		t.Errorf("empty -org: %v", err)
+	}
+	if _, err := findOrganisation(ctx, pool, "Mayfair"); err == nil || !strings.Contains(err.Error(), "list-orgs") {
+		t.Errorf("unknown name: %v", err)
+	}
+	if _, err := findOrganisation(ctx, pool, "Twin Cuts"); err == nil || !strings.Contains(err.Error(), "2 organisations") {
+		t.Errorf("shared name: %v", err)
+	}
+}
+
+func TestListOrganisationsCountsActiveKeys(t *testing.T) {
+	ctx := context.Background()
+	pool := keysPool(t)
+	shop, err := createOrganisation(ctx, pool, uuid.New(), "Camden Cutters", auth.ModeLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := createKey(ctx, pool, shop, []string{auth.ScopeAvailabilityRead}, 120, ""); err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := createKey(ctx, pool, shop, []string{auth.ScopeAvailabilityRead}, 120, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := revokeKey(ctx, pool, auth.Prefix(revoked)); err != nil {
+		t.Fatal(err)
+	}
+
+	var out strings.Builder
+	if err := listOrganisations(ctx, pool, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("list-orgs printed %d lines, want a header and one organisation:\n%s", len(lines), out.String())
+	}
+	fields := strings.Fields(lines[1])
+	if fields[0] != shop.String() {
+		t.Errorf("id column %q, want %s", fields[0], shop)
+	}
+	if fields[1] != auth.ModeLive {
+		t.Errorf("mode column %q, want %s", fields[1], auth.ModeLive)
+	}
+	if fields[2] != "1" {
+		t.Errorf("active keys column %q, want 1 (one of two keys is revoked)", fields[2])
+	}
+	if !strings.HasSuffix(lines[1], "Camden Cutters") {
+		t.Errorf("row %q does not end with the name", lines[1])
+	}
+}

@@ -29,6 +29,24 @@ wait_ready() {
   done
 }
 
+# keep_earlier_logs DIR moves the *.log files that an earlier run wrote at the top of DIR into
+# DIR/<start>/, so the next run starts fresh files without losing them. <start> is when that run
+# began, taken from the time of its first log, migrate.log. Prints the folder, if any.
+keep_earlier_logs() {
+  local dir=$1 first stamp target
+  local logs=("$dir"/*.log)
+  [ -e "${logs[0]}" ] || return 0
+  first=$dir/migrate.log
+  [ -e "$first" ] || first=${logs[0]}
+  stamp=$(date -r "$first" +%Y-%m-%dT%H-%M-%S 2>/dev/null || date +%Y-%m-%dT%H-%M-%S)
+  target=$dir/$stamp
+  # Two runs within one second would share a folder name.
+  if [ -e "$target" ]; then target=$target-$$; fi
+  mkdir -p "$target"
+  mv "${logs[@]}" "$target/"
+  echo "$target"
+}
+
 # reader_url URL prints URL with the user replaced by the read-only role setora_reader.
 reader_url() {
   echo "$1" | sed -E 's#^(postgres(ql)?://)([^@/]*@)?#\1setora_reader@#'

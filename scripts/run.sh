@@ -7,6 +7,9 @@
 # REPLICAS=3 (make run-cluster) starts three availability-svc processes on 127.0.0.1:8101-8103
 # (admin ports 9101-9103) behind the same base URL, the local stand-in for the Deployment.
 #
+# Logs go to .local/logs (or SETORA_STATE_DIR/logs); an earlier run's logs are moved into a
+# folder there named after the time that run started.
+#
 # Every port can be moved with an environment variable (defaults in brackets):
 #   SETORA_PG_PORT (54329) and SETORA_REDIS_PORT (16379) for the private servers,
 #   SETORA_HTTP_PORT (8080) for the base URL,
@@ -98,6 +101,8 @@ mkdir -p bin
 go build -o bin/ ./availability-svc ./booking-svc ./tools/gateway
 
 logs=$(state_dir logs)
+earlier=$(keep_earlier_logs "$logs")
+if [ -n "$earlier" ]; then echo "The previous run's logs are now in $earlier"; fi
 bin/booking-svc migrate >"$logs/migrate.log"
 key=$(bin/booking-svc demo -key-file "$(state_dir demo)/demo.key")
 
@@ -123,6 +128,13 @@ wait_ready "http://127.0.0.1:$booking_admin_port/readyz"
 for url in "${admins[@]}"; do wait_ready "$url"; done
 
 date=$(date -d "+2 days" +%F 2>/dev/null || date -v+2d +%F)
+# The private cluster's URL carries no password, so it is safe to print. A URL of your own may
+# carry one, so it is not repeated.
+if [ -n "$pg_dir" ]; then
+  database_line="export DATABASE_URL='$DATABASE_URL'"
+else
+  database_line="# DATABASE_URL: the one you set for make run"
+fi
 cat <<BANNER
 
 Setora API is running at http://localhost:$http_port/v1 (logs in $logs)
@@ -135,6 +147,11 @@ Try:
     --data-urlencode "service_ids=2a7c9e34-58b1-41f6-8d92-6e4a3b0c7d15" \\
     --data-urlencode "date=$date" --data-urlencode "days=7" \\
     -H "Authorization: Bearer $key"
+
+Manage API keys from another shell (docs/api.md, "Managing keys"):
+  $database_line
+  $root/bin/booking-svc keys list-orgs
+  $root/bin/booking-svc keys create -org "Setora Demo Barbers" -scopes availability:read
 
 Press Ctrl-C to stop.
 BANNER

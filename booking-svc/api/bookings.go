@@ -500,8 +500,8 @@ type AlternativeView struct {
 	StaffID  uuid.UUID `json:"staff_id"`
 }
 
-// serviceNotFound is the 404 for the service id missing among ids, which name it by position as
-// the 400s for a malformed id do: service_ids[i]. The ids in a request are distinct.
+// serviceNotFound builds the 404 for the missing one of ids. Its param is service_ids[i], like the
+// 400 for a malformed id, and the ids of a request are distinct, so i is unambiguous.
 func serviceNotFound(ids []uuid.UUID, missing uuid.UUID) *apierr.Error {
 	param := fmt.Sprintf("service_ids[%d]", slices.Index(ids, missing))
 	return apierr.New(http.StatusNotFound, "service_not_found", param,
