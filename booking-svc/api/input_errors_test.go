@@ -45,6 +45,9 @@ func TestTimestampErrorsSayWhatIsWrong(t *testing.T) {
 		{"redeliver to", http.MethodPost, endpoint, "to", func(v string) string {
 			return `{"from": "2026-12-10T09:00:00+00:00", "to": "` + v + `"}`
 		}},
+		{"test clock", http.MethodPost, "/v1/test_clock", "frozen_at", func(v string) string {
+			return `{"frozen_at": "` + v + `"}`
+		}},
 		{"bookings starts_from", http.MethodGet, "/v1/bookings?starts_from=", "starts_from", nil},
 		{"time off ends_after", http.MethodGet, staff + "?ends_after=", "ends_after", nil},
 	}

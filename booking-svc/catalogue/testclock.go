@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/setora/rest/shared/notify"
+	"github.com/setora/rest/shared/timestamp"
 )
 
 // TestClock is a test-mode organisation's clock. A zero FrozenAt means real time.
@@ -56,9 +57,9 @@ func (in *TestClockInput) target(current TestClock, realNow time.Time) (time.Tim
 	case (in.FrozenAt == nil) == (in.AdvanceSeconds == nil):
 		return time.Time{}, invalid("frozen_at", "send either frozen_at (an RFC 3339 time with an offset) or advance_seconds, not both and not neither")
 	case in.FrozenAt != nil:
-		at, err := time.Parse(time.RFC3339, *in.FrozenAt)
+		at, err := timestamp.Parse("frozen_at", *in.FrozenAt)
 		if err != nil {
-			return time.Time{}, invalid("frozen_at", "frozen_at %q must be an RFC 3339 time with an offset, such as 2026-05-12T09:00:00+01:00", *in.FrozenAt)
+			return time.Time{}, invalid("frozen_at", "%s", err)
 		}
 		if at.Before(minClock) || at.After(maxClock) {
 			return time.Time{}, invalid("frozen_at", "frozen_at must be between 2000-01-01 and 2199-12-31")
