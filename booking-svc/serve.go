@@ -177,7 +177,7 @@ func newApp(log *slog.Logger, pool *pgxpool.Pool, store *bookings.Store, echo *n
 	authenticator := auth.NewAuthenticator(pool, 0)
 	api.MountPublic(app)
 	v1 := app.Group("/v1", authenticator.Middleware(), ratelimit.Middleware(limiter), recordKeyUse(pool, log),
-		idempotency.Middleware(pool, log, obs.idempotency))
+		idempotency.Middleware(pool, log, obs.idempotency, "POST /v1/bookings"))
 	api.Mount(v1, api.Deps{Pool: pool, Store: store, Echo: echo, Log: log})
 	return app
 }

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/setora/rest/booking-svc/bookings"
+	"github.com/setora/rest/booking-svc/idempotency"
 	"github.com/setora/rest/shared/apierr"
 	"github.com/setora/rest/shared/auth"
 	"github.com/setora/rest/shared/httpapi"
@@ -68,6 +70,17 @@ func (h *Handlers) CreateBooking(c *fiber.Ctx) error {
 		return err
 	}
 	p := auth.From(c)
+	// With an Idempotency-Key the response body is rendered inside the transaction and stored
+	// with the booking, and the same bytes go to the client.
+	var body []byte
+	if key := idempotency.FromContext(c.UserContext()); key != nil {
+		in.Key = key
+		in.Response = func(b *bookings.Booking) ([]byte, error) {
+			var err error
+			body, err = json.Marshal(fiber.Map{"data": b.View(slots.DisplayDuration)})
+			return body, err
+		}
+	}
 	b, err := h.Store.Create(c.UserContext(), p.OrganisationID, p.Now(), in)
 	var missing *bookings.ServiceNotFoundError
 	if errors.As(err, &missing) {
@@ -75,6 +88,10 @@ func (h *Handlers) CreateBooking(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return bookingError(err)
+	}
+	if body != nil {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(http.StatusCreated).Send(body)
 	}
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"data": b.View(slots.DisplayDuration)})
 }

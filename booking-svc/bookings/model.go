@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/setora/rest/booking-svc/idempotency"
+
 	"github.com/setora/rest/shared/slots"
 )
 
@@ -95,6 +97,10 @@ type CreateInput struct {
 	Source       string
 	Hold         bool
 	HoldTTL      time.Duration
+	// Key, when set, is stored in the booking's transaction with the response body that
+	// Response renders for the booking, so that a retry always finds both or neither.
+	Key      *idempotency.Deferred
+	Response func(*Booking) ([]byte, error)
 }
 
 // CancelInput is a validated request to cancel.

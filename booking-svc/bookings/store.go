@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/setora/rest/booking-svc/idempotency"
 	"github.com/setora/rest/shared/notify"
 	"github.com/setora/rest/shared/schedule"
 	"github.com/setora/rest/shared/slots"
@@ -206,7 +208,7 @@ func (s *Store) create(ctx context.Context, orgID uuid.UUID, now time.Time, in C
 			b.ConfirmedAt = &now
 		}
 		blocked := blockedInterval(slot, engine)
-		locs, err := insertBooking(ctx, tx, b, blocked)
+		locs, err := insertBooking(ctx, tx, b, blocked, in.Key, in.Response)
 		if err != nil {
 			return err
 		}
@@ -358,7 +360,8 @@ var errReferenceTaken = errors.New("booking reference already taken")
 // insertBooking inserts the booking, its services and its booking.created event, and reads its
 // staff member's locations for the change notification, all in one round trip. It sets b's id,
 // reference and timestamps.
-func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.Interval) ([]locationZone, error) {
+func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.Interval,
+	key *idempotency.Deferred, response func(*Booking) ([]byte, error)) ([]locationZone, error) {
 	ref, err := newReference()
 	if err != nil {
 		return nil, fmt.Errorf("generate reference: %w", err)
@@ -373,6 +376,16 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 	}
 
 	batch := &pgx.Batch{}
+	var keyTaken error
+	if key != nil {
+		body, err := response(b)
+		if err != nil {
+			return nil, fmt.Errorf("render the response to store with the idempotency key: %w", err)
+		}
+		// First, so that a concurrent copy of this request waits here for this one to end,
+		// before it can meet this booking in the exclusion check.
+		key.Queue(batch, http.StatusCreated, body, &keyTaken)
+	}
 	// Creates for one staff member queue here, so that the loser of a race meets the winner's
 	// committed row in the exclusion check instead of a deadlock.
 	batch.Queue(lockStaffSQL, b.StaffID)
@@ -404,6 +417,9 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 	})
 
 	err = tx.SendBatch(ctx, batch).Close()
+	if keyTaken != nil {
+		return nil, keyTaken
+	}
 	var pgErr *pgconn.PgError
 	switch {
 	case !inserted && (err == nil || errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation):

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/setora/rest/shared/apierr"
@@ -47,10 +48,16 @@ const (
 	OutcomeInUse    Outcome = "key_in_use"
 )
 
-// Middleware stores and replays answers. observe may be nil.
-func Middleware(pool *pgxpool.Pool, log *slog.Logger, observe func(Outcome)) fiber.Handler {
+// Middleware stores and replays responses. observe may be nil. On the routes in inTransaction,
+// given as "METHOD /path" such as "POST /v1/bookings", the handler's own transaction stores the
+// key with its response (see Deferred) instead of a claim before the handler runs.
+func Middleware(pool *pgxpool.Pool, log *slog.Logger, observe func(Outcome), inTransaction ...string) fiber.Handler {
 	if observe == nil {
 		observe = func(Outcome) {}
+	}
+	deferred := map[string]bool{}
+	for _, route := range inTransaction {
+		deferred[route] = true
 	}
 	return func(c *fiber.Ctx) error {
 		key := c.Get(Header)
@@ -67,6 +74,9 @@ func Middleware(pool *pgxpool.Pool, log *slog.Logger, observe func(Outcome)) fib
 		}
 		ctx := c.UserContext()
 		fingerprint := fingerprintOf(c.Method(), c.Path(), c.Body())
+		if deferred[c.Method()+" "+c.Path()] {
+			return serveDeferred(c, pool, log, observe, &Deferred{OrganisationID: p.OrganisationID, Key: key, Fingerprint: fingerprint})
+		}
 
 		stored, err := claim(ctx, pool, p.OrganisationID, key, fingerprint)
 		if err != nil {
@@ -84,7 +94,7 @@ func Middleware(pool *pgxpool.Pool, log *slog.Logger, observe func(Outcome)) fib
 		}
 		status := c.Response().StatusCode()
 		if err := finish(context.WithoutCancel(ctx), pool, p.OrganisationID, key, status, c.Response().Body()); err != nil {
-			log.Error("storing the idempotent answer failed; a retry will run the request again",
+			log.Error("storing the idempotent response failed; a retry will run the request again",
 				"error", err.Error(), "status", status)
 		}
 		return nil
@@ -189,4 +199,125 @@ func Purge(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 		return 0, fmt.Errorf("purge idempotency keys: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// ErrKeyTaken is returned by a handler whose transaction found its Deferred key already stored,
+// by an earlier request or a concurrent one that committed first. The middleware then replays
+// the stored response.
+var ErrKeyTaken = errors.New("the idempotency key is already stored")
+
+// Deferred is an Idempotency-Key that the handler stores with its response inside its own
+// transaction, together with the change it makes. A retry then never finds the change without
+// its response, and a concurrent copy waits for the first to commit and gets its response
+// instead of 409.
+type Deferred struct {
+	OrganisationID uuid.UUID
+	Key            string
+	Fingerprint    []byte
+	queued         bool
+}
+
+type deferredKey struct{}
+
+// FromContext returns the request's Deferred key, or nil when it has none.
+func FromContext(ctx context.Context) *Deferred {
+	d, _ := ctx.Value(deferredKey{}).(*Deferred)
+	return d
+}
+
+// Queue adds to batch the statement that stores the key with the response the handler will
+// send, ahead of the change itself. A concurrent transaction holding the same key makes it wait until
+// that one ends. A key already stored leaves the row alone, and taken then reports
+// ErrKeyTaken, so the handler rolls back. An expired key, or a claim abandoned by the path that
+// claims before running, is taken over.
+func (d *Deferred) Queue(batch *pgx.Batch, status int, body []byte, taken *error) {
+	d.queued = true
+	batch.Queue(`INSERT INTO idempotency_keys AS k (organisation_id, key, fingerprint, response_status, response_body, expires_at)
+		VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
+		ON CONFLICT (organisation_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+			response_status = excluded.response_status, response_body = excluded.response_body,
+			created_at = now(), expires_at = excluded.expires_at
+		WHERE k.expires_at < now() OR (k.response_status IS NULL AND k.created_at < now() - $7::interval)`,
+		d.OrganisationID, d.Key, d.Fingerprint, status, body, interval(Retention), interval(abandonAfter)).
+		Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				*taken = ErrKeyTaken
+			}
+			return nil
+		})
+}
+
+func interval(d time.Duration) string { return fmt.Sprintf("%d seconds", int(d.Seconds())) }
+
+// serveDeferred runs a handler that stores d in its own transaction. When the handler fails, the
+// key may belong to another request that committed meanwhile, so a stored response is replayed
+// if there is one. Otherwise a response below 500 is stored for retries, as on other routes.
+func serveDeferred(c *fiber.Ctx, pool *pgxpool.Pool, log *slog.Logger, observe func(Outcome), d *Deferred) error {
+	ctx := c.UserContext()
+	// A retry of a finished request is answered at once, without running the handler again.
+	stored, err := lookup(ctx, pool, d.OrganisationID, d.Key)
+	if err != nil {
+		log.Error("reading the idempotency key failed", "error", err.Error())
+		return apierr.Unavailable(1, "the request could not be checked against its Idempotency-Key because the database is unreachable; retry with the same key")
+	}
+	if stored != nil {
+		return answerStored(c, stored, d.Fingerprint, observe)
+	}
+
+	c.SetUserContext(context.WithValue(ctx, deferredKey{}, d))
+	err = c.Next()
+	if err == nil && d.queued && c.Response().StatusCode() < 300 {
+		return nil // stored with the change
+	}
+	if err != nil && !errors.Is(err, ErrKeyTaken) {
+		if handlerErr := c.App().ErrorHandler(c, err); handlerErr != nil {
+			return handlerErr
+		}
+	}
+
+	var lookupErr error
+	stored, lookupErr = lookup(ctx, pool, d.OrganisationID, d.Key)
+	if lookupErr != nil {
+		log.Error("reading the idempotency key after a failed request failed", "error", lookupErr.Error())
+		return apierr.Unavailable(1, "the request could not be checked against its Idempotency-Key; retry with the same key")
+	}
+	if stored != nil {
+		c.Response().Header.Del(fiber.HeaderRetryAfter)
+		if err := answerStored(c, stored, d.Fingerprint, observe); err != nil {
+			return c.App().ErrorHandler(c, err)
+		}
+		return nil
+	}
+	if errors.Is(err, ErrKeyTaken) {
+		// Taken and gone again (purged, or rolled back); the client may simply retry.
+		return apierr.Unavailable(1, "the Idempotency-Key changed hands while this request ran; retry with the same key")
+	}
+	status := c.Response().StatusCode()
+	if status >= 500 {
+		return nil
+	}
+	_, storeErr := pool.Exec(context.WithoutCancel(ctx), `INSERT INTO idempotency_keys
+			(organisation_id, key, fingerprint, response_status, response_body, expires_at)
+		VALUES ($1, $2, $3, $4, $5, now() + $6::interval) ON CONFLICT DO NOTHING`,
+		d.OrganisationID, d.Key, d.Fingerprint, status, c.Response().Body(), interval(Retention))
+	if storeErr != nil {
+		log.Error("storing the idempotent response failed; a retry will run the request again",
+			"error", storeErr.Error(), "status", status)
+	}
+	return nil
+}
+
+// lookup reads the stored record of a key that has not expired, or nil.
+func lookup(ctx context.Context, pool *pgxpool.Pool, orgID uuid.UUID, key string) (*record, error) {
+	var r record
+	err := pool.QueryRow(ctx, `SELECT fingerprint, response_status, response_body, created_at
+		FROM idempotency_keys WHERE organisation_id = $1 AND key = $2 AND expires_at >= now()`, orgID, key).
+		Scan(&r.fingerprint, &r.status, &r.body, &r.createdAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	}
+	return &r, nil
 }
