@@ -417,7 +417,7 @@ func writeBookings(w io.Writer, in *reportInputs) {
 	b, rush := in.bookings, in.rush
 	p("## Bookings\n\n")
 	p("Uncontended: `loadtest run -scenario bookings` books free 30-minute slots spread over 100 staff members at 4 locations through the gateway, 16 workers in the closed model (each sends its next booking when the last is answered), for %s s. ", num(b.Seconds, 1))
-	p("Each booking is one transaction in booking-svc: idempotency record, client match or insert, the slot engine's re-check, the booking and its services, an outbox event and the change notification, then the wait for every availability replica to acknowledge the eviction.\n\n")
+	p("Each booking is one transaction in booking-svc: client match or insert, the slot engine's re-check, the idempotency key with its response, the booking and its services, an outbox event and the change notification, then the wait for every availability replica to acknowledge the eviction.\n\n")
 	p("| figure | value |\n| --- | ---: |\n")
 	p("| created bookings per second through the API | %s |\n", num(bookingRate(b), 1))
 	for _, e := range b.Endpoints {
@@ -430,9 +430,9 @@ func writeBookings(w io.Writer, in *reportInputs) {
 	p("With a fixed number of workers, throughput is workers divided by latency. booking-svc answers a write only after every live availability replica has acknowledged its eviction, so the invalidation lag above is part of each booking's latency. ")
 	p("pgbench's clients wait for nothing but the commit, so the ratio shows the cost of that wait as much as the cost of the transaction.\n\n")
 	p("Where a booking's cost goes (a profile taken on %s, not a figure of this run): ", bookingProfileDate)
-	p("with an Idempotency-Key and without a client, a booking sends 20 statements in 9 round trips (the key lookup, the idempotency claim, BEGIN, location and services together, the day schedules as one batch of seven queries, the insert batch of five, pg_notify, COMMIT, the stored answer), and PostgreSQL adds about 8 foreign-key checks. ")
-	p("One caller alone costs 1.25 ms of statement execution per booking (pg_stat_statements). With 16 callers on 2 cores, PostgreSQL used 62%% of the CPU, booking-svc 27%% and the benchmark's client 6%%: 2.6 ms of PostgreSQL CPU per booking, where a pgbench insert costs about 0.5 ms of the whole machine. ")
-	p("A ratio of 0.4 needs a booking to cost little more than two single-row inserts, so what remains to gain is in fewer statements, such as the idempotency claim and answer written inside the booking's own transaction, not in faster ones. ")
+	p("with an Idempotency-Key and without a client, a booking sends 20 statements in 8 round trips with one commit (the API key lookup, the idempotency key lookup, BEGIN, location and services together, the day schedules as one batch of seven queries, the insert batch of six with the idempotency key and its response first, pg_notify, COMMIT), and PostgreSQL adds about 8 foreign-key checks. ")
+	p("Before the key moved into the booking's transaction, one caller alone cost 1.25 ms of statement execution per booking (pg_stat_statements), and with 16 callers on 2 cores PostgreSQL used 62%% of the CPU, booking-svc 27%% and the benchmark's client 6%%: 2.6 ms of PostgreSQL CPU per booking, where a pgbench insert costs about 0.5 ms of the whole machine. ")
+	p("A ratio of 0.4 needs a booking to cost little more than two single-row inserts; the seven schedule queries and the outbox insert are the largest of what remains. ")
 	p("To repeat the profile, start booking-svc with `ADMIN_PPROF=true` and read `/debug/pprof/profile` on its admin port during `%s`.\n\n", cmdBookingsBench)
 	p("pgbench's script inserts one confirmed row per transaction into the same bookings table, with its exclusion constraint and indexes, on the same cluster, right after the API run:\n\n```sql\n%s```\n\n", in.pgbench.Script)
 	if len(in.bookingsBenchFailures) > 0 {
