@@ -249,7 +249,7 @@ func TestIdempotentRetries(t *testing.T) {
 		headers[i] = []string{"Idempotency-Key", "retry-3"}
 	}
 	// A booking stores its key in its own transaction, so a concurrent copy waits for the first
-	// to commit and gets its answer: every copy is the same 201, and only one is not a replay.
+	// to commit and gets its response. Every copy is the same 201, and only one is not a replay.
 	answers := s.sendAll(t, "/v1/bookings", bodies, headers)
 	bodiesSeen := map[string]bool{}
 	fresh := 0

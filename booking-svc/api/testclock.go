@@ -84,12 +84,12 @@ func (h *testClockHandlers) settleHolds(ctx context.Context, orgID uuid.UUID, re
 	if err != nil {
 		return testClockError(err)
 	}
-	shown := realNow
+	clockNow := realNow
 	if !clock.FrozenAt.IsZero() {
-		shown = clock.FrozenAt
+		clockNow = clock.FrozenAt
 	}
-	if _, err := h.bookings.ExpireHoldsAt(ctx, orgID, shown); err != nil {
-		return fmt.Errorf("expire lapsed holds before moving the test clock: %w", err)
+	if _, err := h.bookings.ExpireHoldsAt(ctx, orgID, clockNow); err != nil {
+		return fmt.Errorf("expiring lapsed holds before moving the test clock failed: %w", err)
 	}
 	return nil
 }

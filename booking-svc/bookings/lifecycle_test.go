@@ -534,7 +534,7 @@ func TestListFilters(t *testing.T) {
 }
 
 // A filter naming a location, staff member or client the organisation does not have is a 404,
-// not an empty list; one that exists but has no bookings is an empty list.
+// not an empty list. One that exists but has no bookings gets an empty list.
 func TestListUnknownFilterTargets(t *testing.T) {
 	s := newShop(t)
 	s.book(s.cut, s.alice, "10:00")

@@ -376,7 +376,6 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 	}
 
 	batch := &pgx.Batch{}
-	var keyTaken error
 	if key != nil {
 		body, err := response(b)
 		if err != nil {
@@ -384,7 +383,7 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 		}
 		// First, so that a concurrent copy of this request waits here for this one to end,
 		// before it can meet this booking in the exclusion check.
-		key.Queue(batch, http.StatusCreated, body, &keyTaken)
+		key.Queue(batch, http.StatusCreated, body)
 	}
 	// Creates for one staff member queue here, so that the loser of a race meets the winner's
 	// committed row in the exclusion check instead of a deadlock.
@@ -417,8 +416,8 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 	})
 
 	err = tx.SendBatch(ctx, batch).Close()
-	if keyTaken != nil {
-		return nil, keyTaken
+	if key != nil && key.Taken() != nil {
+		return nil, key.Taken()
 	}
 	var pgErr *pgconn.PgError
 	switch {

@@ -215,6 +215,7 @@ type Deferred struct {
 	Key            string
 	Fingerprint    []byte
 	queued         bool
+	taken          bool // the last queued insert found the key stored
 }
 
 type deferredKey struct{}
@@ -226,12 +227,11 @@ func FromContext(ctx context.Context) *Deferred {
 }
 
 // Queue adds to batch the statement that stores the key with the response the handler will
-// send, ahead of the change itself. A concurrent transaction holding the same key makes it wait until
-// that one ends. A key already stored leaves the row alone, and taken then reports
-// ErrKeyTaken, so the handler rolls back. An expired key, or a claim abandoned by the path that
-// claims before running, is taken over.
-func (d *Deferred) Queue(batch *pgx.Batch, status int, body []byte, taken *error) {
-	d.queued = true
+// send, ahead of the change itself. A concurrent transaction holding the same key makes it wait
+// until that one ends. A key already stored is left alone and Taken then reports it, so the
+// handler rolls back. An expired key, or a claim abandoned by the claim-first path, is taken over.
+func (d *Deferred) Queue(batch *pgx.Batch, status int, body []byte) {
+	d.queued, d.taken = true, false
 	batch.Queue(`INSERT INTO idempotency_keys AS k (organisation_id, key, fingerprint, response_status, response_body, expires_at)
 		VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
 		ON CONFLICT (organisation_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
@@ -240,11 +240,17 @@ func (d *Deferred) Queue(batch *pgx.Batch, status int, body []byte, taken *error
 		WHERE k.expires_at < now() OR (k.response_status IS NULL AND k.created_at < now() - $7::interval)`,
 		d.OrganisationID, d.Key, d.Fingerprint, status, body, interval(Retention), interval(abandonAfter)).
 		Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				*taken = ErrKeyTaken
-			}
+			d.taken = tag.RowsAffected() == 0
 			return nil
 		})
+}
+
+// Taken returns ErrKeyTaken when the batch of the last Queue found the key already stored.
+func (d *Deferred) Taken() error {
+	if d.taken {
+		return ErrKeyTaken
+	}
+	return nil
 }
 
 func interval(d time.Duration) string { return fmt.Sprintf("%d seconds", int(d.Seconds())) }
@@ -254,7 +260,7 @@ func interval(d time.Duration) string { return fmt.Sprintf("%d seconds", int(d.S
 // if there is one. Otherwise a response below 500 is stored for retries, as on other routes.
 func serveDeferred(c *fiber.Ctx, pool *pgxpool.Pool, log *slog.Logger, observe func(Outcome), d *Deferred) error {
 	ctx := c.UserContext()
-	// A retry of a finished request is answered at once, without running the handler again.
+	// A retry of a finished request is replayed at once, without running the handler again.
 	stored, err := lookup(ctx, pool, d.OrganisationID, d.Key)
 	if err != nil {
 		log.Error("reading the idempotency key failed", "error", err.Error())
