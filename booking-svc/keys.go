@@ -49,7 +49,7 @@ booking-svc only and is written at most once a minute per key.
 `
 
 func keys(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Print(keysUsage)
 		return nil
 	}

@@ -302,13 +302,32 @@ func serveDeferred(c *fiber.Ctx, pool *pgxpool.Pool, log *slog.Logger, observe f
 	if status >= 500 {
 		return nil
 	}
-	_, storeErr := pool.Exec(context.WithoutCancel(ctx), `INSERT INTO idempotency_keys
+	tag, storeErr := pool.Exec(context.WithoutCancel(ctx), `INSERT INTO idempotency_keys
 			(organisation_id, key, fingerprint, response_status, response_body, expires_at)
 		VALUES ($1, $2, $3, $4, $5, now() + $6::interval) ON CONFLICT DO NOTHING`,
 		d.OrganisationID, d.Key, d.Fingerprint, status, c.Response().Body(), interval(Retention))
 	if storeErr != nil {
 		log.Error("storing the idempotent response failed; a retry will run the request again",
 			"error", storeErr.Error(), "status", status)
+		return nil
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// A concurrent copy stored its response first, perhaps a booking where this one failed.
+	// Every copy gets the stored response, so none contradicts what a retry will see.
+	stored, lookupErr = lookup(context.WithoutCancel(ctx), pool, d.OrganisationID, d.Key)
+	if lookupErr != nil {
+		log.Error("reading the response a concurrent copy stored failed; sending this copy's own",
+			"error", lookupErr.Error(), "status", status)
+		return nil
+	}
+	if stored == nil {
+		return nil
+	}
+	c.Response().Header.Del(fiber.HeaderRetryAfter)
+	if err := answerStored(c, stored, d.Fingerprint, observe); err != nil {
+		return c.App().ErrorHandler(c, err)
 	}
 	return nil
 }
