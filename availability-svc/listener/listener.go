@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/setora/rest/shared/notify"
 )
@@ -85,16 +86,44 @@ func listen(ctx context.Context, databaseURL, replica string, h Handler, log *sl
 			continue
 		}
 
-		change, err := notify.Parse(n.Payload)
-		if err != nil {
-			log.Error("malformed change notification; purging the cache", "error", err.Error())
-			change = notify.Change{Kind: "unknown"}
+		applied := apply(h, n, log, nil)
+		// Notifications that arrived while the last acknowledgement was on its way wait in the
+		// connection's buffer. Applying them now lets one acknowledgement cover them all, so
+		// a burst of bookings costs each replica a few NOTIFY transactions, not one per booking.
+		for len(applied) < notify.MaxAckedChanges {
+			more, err := conn.WaitForNotification(alreadyDone)
+			if err != nil || more == nil {
+				break
+			}
+			applied = apply(h, more, log, applied)
 		}
-		h.Changed(change)
-		if change.ID != "" {
-			if err := notify.SendAck(ctx, conn, notify.Ack{Replica: replica, ChangeID: change.ID}); err != nil {
+		if len(applied) > 0 {
+			if err := notify.SendAck(ctx, conn, notify.Ack{Replica: replica, ChangeIDs: applied}); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// alreadyDone is a cancelled context: a wait with it returns a notification only when one is
+// already buffered, and leaves the connection usable either way.
+var alreadyDone = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// apply hands the notification's change to h and returns applied with the change's id added,
+// when it has one.
+func apply(h Handler, n *pgconn.Notification, log *slog.Logger, applied []string) []string {
+	change, err := notify.Parse(n.Payload)
+	if err != nil {
+		log.Error("malformed change notification; purging the cache", "error", err.Error())
+		change = notify.Change{Kind: "unknown"}
+	}
+	h.Changed(change)
+	if change.ID != "" {
+		applied = append(applied, change.ID)
+	}
+	return applied
 }

@@ -17,10 +17,25 @@ const AckChannel = "setora_acks"
 // intervals is no longer waited for.
 const HeartbeatInterval = 5 * time.Second
 
-// Ack is a replica's message: with ChangeID, "I have applied this change"; without, a heartbeat.
+// Ack is a replica's message: with ChangeID or ChangeIDs, "I have applied these changes";
+// without either, a heartbeat.
 type Ack struct {
 	Replica  string `json:"replica"`
 	ChangeID string `json:"change_id,omitempty"`
+	// ChangeIDs acknowledges several changes in one message, at most MaxAckedChanges.
+	ChangeIDs []string `json:"change_ids,omitempty"`
+}
+
+// MaxAckedChanges bounds the changes of one Ack, which keeps its payload well below
+// PostgreSQL's limit of 8,000 bytes for a notification.
+const MaxAckedChanges = 100
+
+// Changes returns every change the message acknowledges.
+func (a Ack) Changes() []string {
+	if a.ChangeID == "" {
+		return a.ChangeIDs
+	}
+	return append([]string{a.ChangeID}, a.ChangeIDs...)
 }
 
 // SendAck sends an acknowledgement or heartbeat on conn.

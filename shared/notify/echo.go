@@ -81,14 +81,13 @@ func (e *Echo) received(ack Ack) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.replicas[ack.Replica] = time.Now()
-	if ack.ChangeID == "" {
-		return
-	}
-	if p, ok := e.waiting[ack.ChangeID]; ok {
-		delete(p.missing, ack.Replica)
-		if len(p.missing) == 0 {
-			close(p.done)
-			delete(e.waiting, ack.ChangeID)
+	for _, id := range ack.Changes() {
+		if p, ok := e.waiting[id]; ok {
+			delete(p.missing, ack.Replica)
+			if len(p.missing) == 0 {
+				close(p.done)
+				delete(e.waiting, id)
+			}
 		}
 	}
 }
