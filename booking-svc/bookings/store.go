@@ -416,8 +416,10 @@ func insertBooking(ctx context.Context, tx *writeTx, b *Booking, blocked slots.I
 	})
 
 	err = tx.SendBatch(ctx, batch).Close()
-	if key != nil && key.Taken() != nil {
-		return nil, key.Taken()
+	if key != nil {
+		if err := key.Taken(); err != nil {
+			return nil, err
+		}
 	}
 	var pgErr *pgconn.PgError
 	switch {

@@ -121,7 +121,7 @@ func claim(ctx context.Context, pool *pgxpool.Pool, orgID uuid.UUID, key string,
 	for attempt := 0; attempt < 3; attempt++ {
 		tag, err := pool.Exec(ctx, `INSERT INTO idempotency_keys (organisation_id, key, fingerprint, expires_at)
 			VALUES ($1, $2, $3, now() + $4::interval) ON CONFLICT DO NOTHING`,
-			orgID, key, fingerprint, fmt.Sprintf("%d seconds", int(Retention.Seconds())))
+			orgID, key, fingerprint, interval(Retention))
 		if err != nil {
 			return nil, fmt.Errorf("claim idempotency key: %w", err)
 		}
@@ -148,7 +148,7 @@ func claim(ctx context.Context, pool *pgxpool.Pool, orgID uuid.UUID, key string,
 			tag, err := pool.Exec(ctx, `UPDATE idempotency_keys SET fingerprint = $3, response_status = NULL,
 					response_body = NULL, created_at = now(), expires_at = now() + $5::interval
 				WHERE organisation_id = $1 AND key = $2 AND created_at = $4`,
-				orgID, key, fingerprint, r.createdAt, fmt.Sprintf("%d seconds", int(Retention.Seconds())))
+				orgID, key, fingerprint, r.createdAt, interval(Retention))
 			if err != nil {
 				return nil, fmt.Errorf("take over idempotency key: %w", err)
 			}
@@ -215,7 +215,7 @@ type Deferred struct {
 	Key            string
 	Fingerprint    []byte
 	queued         bool
-	taken          bool // the last queued insert found the key stored
+	alreadyStored  bool // the last queued insert found the key stored
 }
 
 type deferredKey struct{}
@@ -231,7 +231,7 @@ func FromContext(ctx context.Context) *Deferred {
 // until that one ends. A key already stored is left alone and Taken then reports it, so the
 // handler rolls back. An expired key, or a claim abandoned by the claim-first path, is taken over.
 func (d *Deferred) Queue(batch *pgx.Batch, status int, body []byte) {
-	d.queued, d.taken = true, false
+	d.queued, d.alreadyStored = true, false
 	batch.Queue(`INSERT INTO idempotency_keys AS k (organisation_id, key, fingerprint, response_status, response_body, expires_at)
 		VALUES ($1, $2, $3, $4, $5, now() + $6::interval)
 		ON CONFLICT (organisation_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
@@ -240,14 +240,14 @@ func (d *Deferred) Queue(batch *pgx.Batch, status int, body []byte) {
 		WHERE k.expires_at < now() OR (k.response_status IS NULL AND k.created_at < now() - $7::interval)`,
 		d.OrganisationID, d.Key, d.Fingerprint, status, body, interval(Retention), interval(abandonAfter)).
 		Exec(func(tag pgconn.CommandTag) error {
-			d.taken = tag.RowsAffected() == 0
+			d.alreadyStored = tag.RowsAffected() == 0
 			return nil
 		})
 }
 
 // Taken returns ErrKeyTaken when the batch of the last Queue found the key already stored.
 func (d *Deferred) Taken() error {
-	if d.taken {
+	if d.alreadyStored {
 		return ErrKeyTaken
 	}
 	return nil
@@ -288,11 +288,7 @@ func serveDeferred(c *fiber.Ctx, pool *pgxpool.Pool, log *slog.Logger, observe f
 		return apierr.Unavailable(1, "the request could not be checked against its Idempotency-Key; retry with the same key")
 	}
 	if stored != nil {
-		c.Response().Header.Del(fiber.HeaderRetryAfter)
-		if err := answerStored(c, stored, d.Fingerprint, observe); err != nil {
-			return c.App().ErrorHandler(c, err)
-		}
-		return nil
+		return replaceWithStored(c, stored, d.Fingerprint, observe)
 	}
 	if errors.Is(err, ErrKeyTaken) {
 		// Taken and gone again (purged, or rolled back); the client may simply retry.
@@ -325,8 +321,13 @@ func serveDeferred(c *fiber.Ctx, pool *pgxpool.Pool, log *slog.Logger, observe f
 	if stored == nil {
 		return nil
 	}
+	return replaceWithStored(c, stored, d.Fingerprint, observe)
+}
+
+// replaceWithStored replaces the response the handler wrote with the stored one.
+func replaceWithStored(c *fiber.Ctx, stored *record, fingerprint []byte, observe func(Outcome)) error {
 	c.Response().Header.Del(fiber.HeaderRetryAfter)
-	if err := answerStored(c, stored, d.Fingerprint, observe); err != nil {
+	if err := answerStored(c, stored, fingerprint, observe); err != nil {
 		return c.App().ErrorHandler(c, err)
 	}
 	return nil

@@ -70,10 +70,12 @@ func scanLocation(row pgx.Row) (*Location, error) {
 	return &l, nil
 }
 
+// locationBySlugSQL selects the organisation's ($1) location with the slug $2.
+const locationBySlugSQL = `SELECT ` + locationColumns + ` FROM locations WHERE organisation_id = $1 AND slug = $2`
+
 // LocationBySlug returns the organisation's location with that slug.
 func LocationBySlug(ctx context.Context, q Querier, orgID uuid.UUID, slug string) (*Location, error) {
-	return scanLocation(q.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations
-		WHERE organisation_id = $1 AND slug = $2`, orgID, slug))
+	return scanLocation(q.QueryRow(ctx, locationBySlugSQL, orgID, slug))
 }
 
 // LocationByID returns the organisation's location with that id.
@@ -129,7 +131,7 @@ func LocationAndServices(ctx context.Context, q Querier, orgID uuid.UUID, slug s
 	batch := &pgx.Batch{}
 	var loc *Location
 	var locErr error
-	batch.Queue(`SELECT `+locationColumns+` FROM locations WHERE organisation_id = $1 AND slug = $2`, orgID, slug).
+	batch.Queue(locationBySlugSQL, orgID, slug).
 		QueryRow(func(row pgx.Row) error {
 			loc, locErr = scanLocation(row)
 			return nil
